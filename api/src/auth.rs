@@ -1,0 +1,119 @@
+//! Access tokens (JWT, HS256, short-lived) and the `AuthUser` extractor.
+//!
+//! An access token names its session (`sid`); the extractor checks that the session is still
+//! live, so logout, password resets and bans refuse tokens at once rather than at expiry.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use chrono::Utc;
+use forum_domain::model::Role;
+use forum_domain::store::sessions;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const ISSUER: &str = "forum";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: Uuid,
+    pub sid: Uuid,
+    pub jti: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+}
+
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub ttl_secs: i64,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &SecretString, ttl_secs: i64) -> Self {
+        let key = secret.expose_secret().as_bytes();
+        // Only HS256 is accepted, so `alg: none` or a switched algorithm fails verification.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(key),
+            decoding: DecodingKey::from_secret(key),
+            validation,
+            ttl_secs,
+        }
+    }
+
+    pub fn issue(&self, user_id: Uuid, session_id: Uuid) -> Result<String, ApiError> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user_id,
+            sid: session_id,
+            jti: Uuid::new_v4(),
+            iat: now,
+            exp: now + self.ttl_secs,
+            iss: ISSUER.into(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
+    }
+
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+}
+
+/// The caller, authenticated by a bearer token whose session is live.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub role: Role,
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("app state missing")))?;
+            let token =
+                token.ok_or_else(|| ApiError::unauthorized("A bearer token is required."))?;
+            let claims = state
+                .jwt
+                .verify(&token)
+                .ok_or_else(|| ApiError::unauthorized("The token is invalid or expired."))?;
+            let role = sessions::active_role(&state.db, claims.sid, claims.sub)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("The session has ended; log in again."))?;
+            Ok(AuthUser {
+                user_id: claims.sub,
+                session_id: claims.sid,
+                role: Role::from_db(&role),
+            })
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! `forum-api`: the HTTP edge. Handlers parse, authorize, call `forum_domain`, map the result.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;

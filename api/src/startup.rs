@@ -1,0 +1,128 @@
+//! Building the application: pools, migrations, state and the HTTP server on its own listener.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use forum_domain::settings::{Config, Settings};
+use forum_domain::store::MIGRATOR;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use utoipa_actix_web::AppExt;
+
+use crate::auth::JwtKeys;
+use crate::metrics::Metrics;
+use crate::openapi::{self, RouteTable};
+use crate::state::AppState;
+use crate::{extract, middleware, routes};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// The pool the app and workers use: through PgBouncer, connecting lazily so the process
+/// starts (and reports not-ready) while the database is down.
+pub fn db_pool(settings: &Settings) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(settings.database_max_connections)
+        .acquire_timeout(Duration::from_millis(settings.database_acquire_timeout_ms))
+        .connect_lazy(&settings.database_url)
+        .context("invalid FORUM_DATABASE_URL")
+}
+
+/// Lazy too: Redis being down must not stop the API from serving from Postgres.
+pub fn redis_manager(settings: &Settings) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let client =
+        redis::Client::open(settings.redis_url.as_str()).context("invalid FORUM_REDIS_URL")?;
+    let timeout = Duration::from_millis(settings.redis_timeout_ms);
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(1);
+    redis::aio::ConnectionManager::new_lazy_with_config(client, config)
+        .context("redis connection manager")
+}
+
+/// Applies pending migrations over the direct URL (PgBouncer's transaction pooling cannot hold
+/// the session-level advisory lock sqlx takes while migrating).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(&settings.database_direct_url)
+        .await
+        .context("connecting to Postgres directly (FORUM_DATABASE_DIRECT_URL) for migrations")?;
+    MIGRATOR.run(&pool).await.context("applying migrations")?;
+    pool.close().await;
+    Ok(())
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let settings = config.settings.clone();
+        if settings.migrate_on_start {
+            migrate(&settings).await?;
+        }
+        let doc = openapi::document();
+        let dummy_password_hash =
+            web::block(|| forum_domain::secrets::hash_password(&uuid::Uuid::new_v4().to_string()))
+                .await??;
+        let state = web::Data::new(AppState {
+            db: db_pool(&settings)?,
+            redis: redis_manager(&settings)?,
+            jwt: JwtKeys::new(&config.jwt_secret, settings.access_token_ttl_secs),
+            metrics: Metrics::new()?,
+            dummy_password_hash,
+            routes: RouteTable::from_document(&doc),
+            openapi_json: serde_json::to_string(&doc)?,
+            config: Arc::new(config),
+        });
+
+        let listener = TcpListener::bind(&settings.http_addr)
+            .with_context(|| format!("binding {}", settings.http_addr))?;
+        let port = listener.local_addr()?.port();
+        let json_limit = settings.json_body_limit_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .into_utoipa_app()
+                .configure(routes::configure)
+                .into_app()
+                .app_data(state.clone())
+                .app_data(extract::json_config(json_limit))
+                .app_data(extract::query_config())
+                .app_data(extract::path_config())
+                .default_service(web::to(openapi::fallback))
+                .wrap(Compress::default())
+                .wrap(from_fn(middleware::observe))
+        })
+        .client_request_timeout(Duration::from_millis(settings.client_request_timeout_ms))
+        .client_disconnect_timeout(Duration::from_secs(2))
+        .shutdown_timeout(10);
+        let server = if settings.http_workers > 0 {
+            server.workers(settings.http_workers)
+        } else {
+            server
+        };
+        let server = server.listen(listener)?.run();
+        tracing::info!(port, "listening");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until the server stops (SIGINT/SIGTERM stop it gracefully).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}

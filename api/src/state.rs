@@ -1,0 +1,26 @@
+//! What every handler can reach, built once per process.
+
+use std::sync::Arc;
+
+use forum_domain::settings::Config;
+use sqlx::PgPool;
+
+use crate::auth::JwtKeys;
+use crate::metrics::Metrics;
+use crate::openapi::RouteTable;
+
+pub struct AppState {
+    /// Through PgBouncer.
+    pub db: PgPool,
+    pub redis: redis::aio::ConnectionManager,
+    pub config: Arc<Config>,
+    pub jwt: JwtKeys,
+    pub metrics: Metrics,
+    /// A real argon2id hash of a random password, verified against when a login names no
+    /// user, so unknown and known users take the same time.
+    pub dummy_password_hash: String,
+    /// The served routes with their methods, from the OpenAPI document (404 vs 405).
+    pub routes: RouteTable,
+    /// `/openapi.json`, serialized once.
+    pub openapi_json: String,
+}

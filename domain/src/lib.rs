@@ -1,0 +1,9 @@
+//! The forum itself: types, rules and persistence. No HTTP, no queue client.
+
+pub mod jobs;
+pub mod model;
+pub mod rules;
+pub mod secrets;
+pub mod settings;
+pub mod store;
+pub mod telemetry;

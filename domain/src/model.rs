@@ -1,0 +1,97 @@
+//! What the API shows: users and their profiles.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::store::users::UserRow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Unknown stored values fall back to the least privilege.
+    pub fn from_db(raw: &str) -> Self {
+        if raw == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
+    }
+}
+
+/// The signed-in user's own profile (`GET /me`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub role: Role,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    /// URL of the processed avatar image, once one was uploaded.
+    pub avatar: Option<String>,
+    /// Whether replies and mentions are also sent by email.
+    pub email_notifications: bool,
+    pub post_karma: i64,
+    pub comment_karma: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What anyone may see of a user (`GET /users/{username}`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PublicProfile {
+    pub username: String,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar: Option<String>,
+    pub post_karma: i64,
+    pub comment_karma: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for Me {
+    fn from(u: UserRow) -> Self {
+        Self {
+            id: u.id,
+            role: Role::from_db(&u.role),
+            username: u.username,
+            email: u.email,
+            email_verified: u.email_verified,
+            display_name: u.display_name,
+            bio: u.bio,
+            avatar: u.avatar_url,
+            email_notifications: u.email_notifications,
+            post_karma: u.post_karma,
+            comment_karma: u.comment_karma,
+            created_at: u.created_at,
+        }
+    }
+}
+
+impl From<UserRow> for PublicProfile {
+    fn from(u: UserRow) -> Self {
+        Self {
+            username: u.username,
+            display_name: u.display_name,
+            bio: u.bio,
+            avatar: u.avatar_url,
+            post_karma: u.post_karma,
+            comment_karma: u.comment_karma,
+            created_at: u.created_at,
+        }
+    }
+}

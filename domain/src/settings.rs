@@ -1,0 +1,267 @@
+//! Settings: built once from defaults, an optional TOML file and `FORUM_*` environment variables.
+//!
+//! Secrets are read from the environment only; a settings file that names one is refused so
+//! that secrets never end up in a file that might be committed.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// The JWT key used when none is configured. Refused in production.
+pub const DEV_JWT_SECRET: &str = "dev-only-insecure-jwt-secret-do-not-use-in-production";
+
+/// Keys that may only come from the environment.
+const SECRET_KEYS: [&str; 4] = [
+    "jwt_secret",
+    "smtp_password",
+    "openai_api_key",
+    "anthropic_api_key",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Every non-secret setting, with its default. Field `x` is set by `FORUM_X`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub env: Environment,
+    /// Address the HTTP server binds; port 0 picks a free one.
+    pub http_addr: String,
+    /// Worker threads of the HTTP server; 0 means one per core.
+    pub http_workers: usize,
+    /// Public base URL, used in links sent by email.
+    pub public_url: String,
+    /// Through PgBouncer (transaction pooling): all queries of the API and workers.
+    pub database_url: String,
+    /// Straight to Postgres: migrations and session-level features only.
+    pub database_direct_url: String,
+    pub database_max_connections: u32,
+    pub database_acquire_timeout_ms: u64,
+    pub redis_url: String,
+    /// Prefix of every Redis key this process writes (tests use one per test).
+    pub redis_prefix: String,
+    pub redis_timeout_ms: u64,
+    /// Apply pending migrations at start (under Postgres' advisory lock).
+    pub migrate_on_start: bool,
+    pub log_level: String,
+    /// Defaults to JSON in production, pretty otherwise.
+    pub log_format: Option<LogFormat>,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    pub email_verification_ttl_hours: i64,
+    pub password_reset_ttl_minutes: i64,
+    pub json_body_limit_bytes: usize,
+    /// Seconds an idle keep-alive or slow client may hold a connection.
+    pub client_request_timeout_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            http_addr: "127.0.0.1:8080".into(),
+            http_workers: 0,
+            public_url: "http://127.0.0.1:8080".into(),
+            database_url: "postgres://forum:forum@127.0.0.1:6432/forum".into(),
+            database_direct_url: "postgres://forum:forum@127.0.0.1:5432/forum".into(),
+            database_max_connections: 20,
+            database_acquire_timeout_ms: 5_000,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            redis_prefix: "forum:".into(),
+            redis_timeout_ms: 1_000,
+            migrate_on_start: true,
+            log_level: "info".into(),
+            log_format: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 30,
+            email_verification_ttl_hours: 48,
+            password_reset_ttl_minutes: 60,
+            json_body_limit_bytes: 64 * 1024,
+            client_request_timeout_ms: 5_000,
+        }
+    }
+}
+
+/// Secrets, from the environment only.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Secrets {
+    pub jwt_secret: Option<SecretString>,
+    pub smtp_password: Option<SecretString>,
+    pub openai_api_key: Option<SecretString>,
+    pub anthropic_api_key: Option<SecretString>,
+}
+
+/// Settings plus secrets: what a process is configured with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub settings: Settings,
+    pub jwt_secret: SecretString,
+    pub smtp_password: Option<SecretString>,
+    pub openai_api_key: Option<SecretString>,
+    pub anthropic_api_key: Option<SecretString>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("invalid settings: {0}")]
+    Invalid(String),
+    #[error("{0} is a secret: set FORUM_{upper} in the environment, not in a settings file", upper = .0.to_uppercase())]
+    SecretInFile(String),
+    #[error(
+        "refusing to start in production with the development JWT secret: set FORUM_JWT_SECRET (32+ characters)"
+    )]
+    DefaultSecretInProduction,
+}
+
+impl Config {
+    /// Defaults, then the file named by `FORUM_CONFIG_FILE` (if any), then `FORUM_*` variables.
+    pub fn load() -> Result<Self, SettingsError> {
+        let env_only = Figment::from(Env::prefixed("FORUM_"));
+        let file: Option<String> = env_only.extract_inner("config_file").ok();
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            let file = Figment::from(Toml::file_exact(&path));
+            if let Some(key) = SECRET_KEYS.iter().find(|k| file.find_value(k).is_ok()) {
+                return Err(SettingsError::SecretInFile((*key).to_string()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let settings: Settings = figment
+            .merge(
+                Env::prefixed("FORUM_")
+                    .ignore(&SECRET_KEYS)
+                    .ignore(&["config_file"]),
+            )
+            .extract()
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        let secrets: Secrets = Figment::from(Env::prefixed("FORUM_").only(&SECRET_KEYS))
+            .extract()
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        Self::new(settings, secrets)
+    }
+
+    /// Validates a combination of settings and secrets (used by `load` and by tests).
+    pub fn new(settings: Settings, secrets: Secrets) -> Result<Self, SettingsError> {
+        let jwt_secret = secrets
+            .jwt_secret
+            .unwrap_or_else(|| SecretString::from(DEV_JWT_SECRET));
+        if settings.env == Environment::Production {
+            let key = jwt_secret.expose_secret();
+            if key == DEV_JWT_SECRET || key.len() < 32 {
+                return Err(SettingsError::DefaultSecretInProduction);
+            }
+        }
+        if settings.access_token_ttl_secs <= 0 || settings.refresh_token_ttl_days <= 0 {
+            return Err(SettingsError::Invalid(
+                "token lifetimes must be positive".into(),
+            ));
+        }
+        Ok(Self {
+            settings,
+            jwt_secret,
+            smtp_password: secrets.smtp_password,
+            openai_api_key: secrets.openai_api_key,
+            anthropic_api_key: secrets.anthropic_api_key,
+        })
+    }
+
+    /// Development defaults with no secrets set.
+    pub fn development(settings: Settings) -> Result<Self, SettingsError> {
+        Self::new(settings, Secrets::none())
+    }
+}
+
+impl Secrets {
+    pub fn none() -> Self {
+        Self {
+            jwt_secret: None,
+            smtp_password: None,
+            openai_api_key: None,
+            anthropic_api_key: None,
+        }
+    }
+}
+
+impl Settings {
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or(match self.env {
+            Environment::Production => LogFormat::Json,
+            _ => LogFormat::Pretty,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production() -> Settings {
+        Settings {
+            env: Environment::Production,
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn production_refuses_the_default_secret() {
+        let err = Config::new(production(), Secrets::none()).unwrap_err();
+        assert!(matches!(err, SettingsError::DefaultSecretInProduction));
+        let short = Secrets {
+            jwt_secret: Some("short".into()),
+            ..Secrets::none()
+        };
+        assert!(Config::new(production(), short).is_err());
+    }
+
+    #[test]
+    fn production_accepts_a_real_secret() {
+        let real = Secrets {
+            jwt_secret: Some("x".repeat(48).into()),
+            ..Secrets::none()
+        };
+        assert!(Config::new(production(), real).is_ok());
+    }
+
+    #[test]
+    fn development_uses_the_dev_secret() {
+        let config = Config::development(Settings::default()).unwrap();
+        assert_eq!(config.jwt_secret.expose_secret(), DEV_JWT_SECRET);
+        assert_eq!(config.settings.log_format(), LogFormat::Pretty);
+    }
+
+    #[test]
+    fn env_overrides_and_secret_files_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FORUM_HTTP_ADDR", "0.0.0.0:9999");
+            jail.set_env("FORUM_JWT_SECRET", "from-env");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.settings.http_addr, "0.0.0.0:9999");
+            assert_eq!(config.jwt_secret.expose_secret(), "from-env");
+
+            jail.create_file("forum.toml", "http_workers = 3\n")?;
+            jail.set_env("FORUM_CONFIG_FILE", "forum.toml");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.settings.http_workers, 3);
+
+            jail.create_file("forum.toml", "jwt_secret = \"oops\"\n")?;
+            assert!(matches!(
+                Config::load(),
+                Err(SettingsError::SecretInFile(_))
+            ));
+            Ok(())
+        });
+    }
+}

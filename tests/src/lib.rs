@@ -1,0 +1,347 @@
+//! Test harness: the real server on a random port, a fresh database per test cloned from a
+//! migrated template and reached through PgBouncer, and a per-test Redis key prefix.
+//!
+//! Services come from the environment the test script exports (`FORUM_DATABASE_URL` through
+//! PgBouncer, `FORUM_DATABASE_DIRECT_URL`, `FORUM_REDIS_URL`), with the local defaults otherwise.
+
+use std::time::Duration;
+
+use forum_api::startup::Application;
+use forum_domain::settings::{Config, Environment, Settings};
+use forum_domain::store::MIGRATOR;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+use tokio::sync::OnceCell;
+
+pub use reqwest;
+pub use serde_json;
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_string())
+}
+
+/// `postgres://…/forum` → `postgres://…/{db}`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap_or((url, ""));
+    format!("{base}/{db}")
+}
+
+struct Services {
+    pooled_url: String,
+    direct_url: String,
+    redis_url: String,
+}
+
+fn services() -> Services {
+    Services {
+        pooled_url: env_or(
+            "FORUM_DATABASE_URL",
+            "postgres://forum:forum@127.0.0.1:6432/forum",
+        ),
+        direct_url: env_or(
+            "FORUM_DATABASE_DIRECT_URL",
+            "postgres://forum:forum@127.0.0.1:5432/forum",
+        ),
+        redis_url: env_or("FORUM_REDIS_URL", "redis://127.0.0.1:6379"),
+    }
+}
+
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// The migrated template database, named after the migrations so a changed migration gets a
+/// new template. Built once per machine; an advisory lock keeps test processes from racing.
+async fn template() -> anyhow::Result<String> {
+    TEMPLATE
+        .get_or_try_init(|| async {
+            let digest: u64 = MIGRATOR.iter().fold(0xcbf29ce484222325, |h, m| {
+                m.checksum
+                    .iter()
+                    .chain(m.version.to_le_bytes().iter())
+                    .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
+            });
+            let name = format!("forum_tpl_{digest:016x}");
+            let direct = services().direct_url;
+            let mut admin = PgConnection::connect(&direct).await?;
+            admin.execute("SELECT pg_advisory_lock(4242001)").await?;
+            let exists: Option<(i32,)> =
+                sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+                    .bind(&name)
+                    .fetch_optional(&mut admin)
+                    .await?;
+            if exists.is_none() {
+                let building = format!("{name}_building");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+                    )))
+                    .await?;
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "CREATE DATABASE \"{building}\""
+                    )))
+                    .await?;
+                let mut conn = PgConnection::connect(&with_database(&direct, &building)).await?;
+                MIGRATOR.run(&mut conn).await?;
+                conn.close().await?;
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+                    )))
+                    .await?;
+            }
+            admin.execute("SELECT pg_advisory_unlock(4242001)").await?;
+            admin.close().await?;
+            Ok(name)
+        })
+        .await
+        .cloned()
+}
+
+/// A running app with its own database and Redis prefix. Dropping it drops the database.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    /// The test's database, through PgBouncer, for assertions on stored rows.
+    pub db: PgPool,
+    pub db_name: String,
+    pub redis_prefix: String,
+    pub config: Config,
+}
+
+#[derive(Default)]
+pub struct TestAppBuilder {
+    redis_url: Option<String>,
+}
+
+impl TestAppBuilder {
+    pub fn redis_url(mut self, url: &str) -> Self {
+        self.redis_url = Some(url.to_string());
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        match self.try_spawn().await {
+            Ok(app) => app,
+            Err(e) => panic!("test app failed to start: {e:#}"),
+        }
+    }
+
+    async fn try_spawn(self) -> anyhow::Result<TestApp> {
+        let services = services();
+        let template = template().await?;
+        let db_name = format!("forum_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&services.direct_url).await?;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE \"{db_name}\" TEMPLATE \"{template}\""
+            )))
+            .await?;
+        admin.close().await?;
+
+        let redis_prefix = format!("test:{db_name}:");
+        let settings = Settings {
+            env: Environment::Test,
+            http_addr: "127.0.0.1:0".into(),
+            http_workers: 1,
+            database_url: with_database(&services.pooled_url, &db_name),
+            database_direct_url: with_database(&services.direct_url, &db_name),
+            database_max_connections: 10,
+            redis_url: self.redis_url.unwrap_or(services.redis_url),
+            redis_prefix: redis_prefix.clone(),
+            log_level: "warn".into(),
+            ..Settings::default()
+        };
+        let config = Config::development(settings.clone())?;
+        let app = Application::build(config.clone()).await?;
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        let db = PgPoolOptions::new()
+            .max_connections(5)
+            .connect(&settings.database_url)
+            .await?;
+        Ok(TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()?,
+            db,
+            db_name,
+            redis_prefix,
+            config,
+        })
+    }
+}
+
+/// What a register or login returns, plus the user's password for later logins.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub username: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub user: Value,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    pub async fn spawn() -> TestApp {
+        Self::builder().spawn().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.request(Method::GET, path);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        send(req).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        let mut req = self.request(Method::POST, path).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        send(req).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, token: &str) -> Response {
+        send(
+            self.request(Method::PATCH, path)
+                .json(body)
+                .bearer_auth(token),
+        )
+        .await
+    }
+
+    /// Registers `username` (email `{username}@example.com`) and returns its session.
+    pub async fn register(&self, username: &str) -> Session {
+        let password = format!("pw-{username}-secret");
+        let res = self
+            .post(
+                "/api/v1/auth/register",
+                &json!({"username": username, "email": format!("{username}@example.com"), "password": password}),
+                None,
+            )
+            .await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::CREATED, "register {username}: {body}");
+        session(username, &password, body)
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/auth/login",
+            &json!({"login": login, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    /// Outbox payloads of one topic, oldest first.
+    pub async fn outbox(&self, topic: &str) -> Vec<Value> {
+        forum_domain::store::outbox::pending(&self.db, 1000)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|row| row.topic == topic)
+            .map(|row| row.payload)
+            .collect()
+    }
+}
+
+pub fn session(username: &str, password: &str, body: Value) -> Session {
+    Session {
+        username: username.to_string(),
+        password: password.to_string(),
+        access_token: body["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        refresh_token: body["refresh_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        user: body["user"].clone(),
+    }
+}
+
+async fn send(req: RequestBuilder) -> Response {
+    match req.send().await {
+        Ok(res) => res,
+        Err(e) => panic!("request failed: {e}"),
+    }
+}
+
+/// Reads a response as problem+json and checks its shape.
+pub async fn problem(res: Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status, "unexpected status");
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content-type {ct}"
+    );
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(body["status"], status.as_u16(), "{body}");
+    for key in ["type", "title", "detail", "code"] {
+        assert!(body[key].is_string(), "problem without {key}: {body}");
+    }
+    body
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let db_name = self.db_name.clone();
+        let prefix = self.redis_prefix.clone();
+        let services = services();
+        // Drop runs inside the test's runtime, so the cleanup gets a thread and runtime of its own.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(mut admin) = PgConnection::connect(&services.direct_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{db_name}\" WITH (FORCE)");
+                    let _ = admin.execute(sqlx::AssertSqlSafe(sql)).await;
+                }
+                if let Ok(client) = redis::Client::open(services.redis_url.as_str())
+                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                {
+                    let keys: Vec<String> = redis::cmd("KEYS")
+                        .arg(format!("{prefix}*"))
+                        .query_async(&mut conn)
+                        .await
+                        .unwrap_or_default();
+                    if !keys.is_empty() {
+                        let _: Result<(), _> =
+                            redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+                    }
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}

@@ -1,0 +1,81 @@
+use forum_tests::TestApp;
+use forum_tests::reqwest::StatusCode;
+use forum_tests::serde_json::{Value, json};
+
+#[tokio::test]
+async fn readiness_checks_postgres_and_redis() {
+    let app = TestApp::spawn().await;
+    let res = app.get("/health/ready", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["checks"]["postgres"], "ok");
+    assert_eq!(body["checks"]["redis"], "ok");
+}
+
+#[tokio::test]
+async fn readiness_is_503_when_redis_is_down_but_liveness_is_200() {
+    // Port 1 on loopback: nothing listens there.
+    let app = TestApp::builder()
+        .redis_url("redis://127.0.0.1:1")
+        .spawn()
+        .await;
+    let res = app.get("/health/ready", None).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["checks"]["redis"], "unavailable");
+    assert_eq!(body["checks"]["postgres"], "ok");
+    assert_eq!(app.get("/health/live", None).await.status(), StatusCode::OK);
+    // Accounts work without Redis.
+    app.register("no_redis").await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let app = TestApp::spawn().await;
+    app.get("/api/v1/users/somebody", None).await;
+    app.get("/api/v1/users/someone_else", None).await;
+    app.post(
+        "/api/v1/auth/login",
+        &json!({"login": "x", "password": "y"}),
+        None,
+    )
+    .await;
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("forum_http_requests_total")
+                && l.contains("route=\"/api/v1/users/{username}\"")
+        })
+        .unwrap_or_else(|| panic!("no per-template counter in:\n{text}"));
+    assert!(
+        line.contains("status=\"404\"") && line.ends_with(" 2"),
+        "{line}"
+    );
+    assert!(
+        text.contains("forum_http_request_duration_seconds_bucket"),
+        "histogram"
+    );
+    assert!(
+        text.contains("route=\"/api/v1/auth/login\",status=\"401\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("forum_db_pool_connections{state=\"idle\"}"),
+        "pool gauges"
+    );
+    assert!(
+        text.contains("forum_db_pool_connections{state=\"in_use\"}"),
+        "pool gauges"
+    );
+}
+
+#[tokio::test]
+async fn docs_and_openapi_are_served() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    assert!(doc["paths"]["/api/v1/auth/register"]["post"].is_object());
+    let res = app.get("/docs", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("/openapi.json"));
+}
