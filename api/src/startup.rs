@@ -80,6 +80,9 @@ impl Application {
             dummy_password_hash,
             routes: RouteTable::from_document(&doc),
             openapi_json: serde_json::to_string(&doc)?,
+            password_hashing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            ),
             config: Arc::new(config),
         });
 

@@ -21,6 +21,10 @@ pub struct AppState {
     pub dummy_password_hash: String,
     /// The served routes with their methods, from the OpenAPI document (404 vs 405).
     pub routes: RouteTable,
+    /// Bounds concurrent argon2 runs to the cores: each takes ~19 MiB and a core for tens of
+    /// milliseconds, so a burst of logins queues here instead of exhausting memory and then
+    /// stampeding the database pool all at once.
+    pub password_hashing: tokio::sync::Semaphore,
     /// `/openapi.json`, serialized once.
     pub openapi_json: String,
 }

@@ -1,1 +1,1 @@
-
+//! Benchmarks live in `benches/`; the load harness and dataset generator join them later.

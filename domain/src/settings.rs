@@ -243,6 +243,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail API fixes the error type"
+    )]
     fn env_overrides_and_secret_files_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("FORUM_HTTP_ADDR", "0.0.0.0:9999");

@@ -64,16 +64,29 @@ pub struct AuthTokens {
     pub expires_in: i64,
 }
 
-fn hash_on_blocking_pool(password: String) -> impl Future<Output = ApiResult<String>> {
-    async move {
-        web::block(move || secrets::hash_password(&password))
-            .await?
-            .map_err(ApiError::internal)
-    }
+/// argon2 takes tens of milliseconds of CPU: keep it off the async executor, a few at a time.
+async fn hash_on_blocking_pool(state: &AppState, password: String) -> ApiResult<String> {
+    let _permit = state
+        .password_hashing
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
+    web::block(move || secrets::hash_password(&password))
+        .await?
+        .map_err(ApiError::internal)
 }
 
-fn verify_on_blocking_pool(password: String, phc: String) -> impl Future<Output = ApiResult<bool>> {
-    async move { Ok(web::block(move || secrets::verify_password(&password, &phc)).await?) }
+async fn verify_on_blocking_pool(
+    state: &AppState,
+    password: String,
+    phc: String,
+) -> ApiResult<bool> {
+    let _permit = state
+        .password_hashing
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(web::block(move || secrets::verify_password(&password, &phc)).await?)
 }
 
 /// Opens a session for `user` and returns its first token pair.
@@ -138,7 +151,7 @@ pub async fn register(
         )));
     };
 
-    let password_hash = hash_on_blocking_pool(password.as_str().to_string()).await?;
+    let password_hash = hash_on_blocking_pool(&state, password.as_str().to_string()).await?;
     let session_id = Uuid::now_v7();
     let refresh_token = OpaqueToken::generate();
     let verify = OpaqueToken::generate();
@@ -187,7 +200,7 @@ pub async fn login(
         || state.dummy_password_hash.clone(),
         |u| u.password_hash.clone(),
     );
-    let matches = verify_on_blocking_pool(body.password, phc).await?;
+    let matches = verify_on_blocking_pool(&state, body.password, phc).await?;
     match user {
         Some(user) if matches => Ok(web::Json(start_session(&state, user.into(), None).await?)),
         _ => Err(ApiError::new(
@@ -326,7 +339,7 @@ pub async fn password_reset_confirm(
     let body = body.into_inner();
     let password = Password::parse("new_password", &body.new_password)
         .map_err(|e| ApiError::validation(vec![e]))?;
-    let password_hash = hash_on_blocking_pool(password.as_str().to_string()).await?;
+    let password_hash = hash_on_blocking_pool(&state, password.as_str().to_string()).await?;
     match accounts::reset_password(&state.db, &secrets::hash_token(&body.token), &password_hash)
         .await?
     {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Sets up everything (PostgreSQL, Redis, PgBouncer >= 1.21; installed with apt where missing)
+# and runs the whole test suite: formatting, clippy, unit and black-box integration tests.
+# This is what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# shellcheck source=scripts/lib/stack.sh
+. scripts/lib/stack.sh
+ensure_rust
+stack_up
+
+started=$(date +%s)
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked --lib --bins --tests 2>&1 | tee "$log"
+# One closing line over every test binary (cargo prints one per binary, the last often "0 passed").
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+echo "== all checks passed in $(( $(date +%s) - started ))s"
