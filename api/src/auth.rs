@@ -117,3 +117,30 @@ impl FromRequest for AuthUser {
         })
     }
 }
+
+/// The caller when a bearer token is sent, `None` for anonymous requests. A token that is sent
+/// but invalid is still a 401: silently treating it as anonymous would hide the problem.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl FromRequest for MaybeUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.headers().get(header::AUTHORIZATION).is_none() {
+            return Box::pin(async { Ok(MaybeUser(None)) });
+        }
+        let inner = AuthUser::from_request(req, payload);
+        Box::pin(async move { inner.await.map(|u| MaybeUser(Some(u))) })
+    }
+}
+
+impl MaybeUser {
+    pub fn id(&self) -> Option<Uuid> {
+        self.0.as_ref().map(|u| u.user_id)
+    }
+    pub fn role(&self) -> Option<Role> {
+        self.0.as_ref().map(|u| u.role)
+    }
+}

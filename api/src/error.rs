@@ -73,6 +73,10 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
     }
 
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", detail)
     }
@@ -159,6 +163,15 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Db(db) => db_error(db),
         }
+    }
+}
+
+impl From<forum_domain::rules::paging::InvalidCursor> for ApiError {
+    fn from(_: forum_domain::rules::paging::InvalidCursor) -> Self {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "The cursor is invalid or belongs to another listing.",
+        )
     }
 }
 

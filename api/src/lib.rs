@@ -1,8 +1,10 @@
 //! `forum-api`: the HTTP edge. Handlers parse, authorize, call `forum_domain`, map the result.
 
 pub mod auth;
+pub mod cache;
 pub mod error;
 pub mod extract;
+pub mod listings;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

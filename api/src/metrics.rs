@@ -10,6 +10,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     db_pool: IntGaugeVec,
+    cache: IntCounterVec,
+    redis_errors: IntCounterVec,
 }
 
 impl Metrics {
@@ -36,6 +38,22 @@ impl Metrics {
             Opts::new("db_pool_connections", "Database pool connections by state"),
             &["state"],
         )?;
+        let cache = IntCounterVec::new(
+            Opts::new(
+                "cache_requests_total",
+                "Cache lookups by cache and result (hit, miss, error, bypass)",
+            ),
+            &["cache", "result"],
+        )?;
+        let redis_errors = IntCounterVec::new(
+            Opts::new(
+                "redis_errors_total",
+                "Redis operations that failed and were served without Redis",
+            ),
+            &["op"],
+        )?;
+        registry.register(Box::new(cache.clone()))?;
+        registry.register(Box::new(redis_errors.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(db_pool.clone()))?;
@@ -44,6 +62,8 @@ impl Metrics {
             requests,
             latency,
             db_pool,
+            cache,
+            redis_errors,
         })
     }
 
@@ -52,6 +72,14 @@ impl Metrics {
         let labels = [method, route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    pub fn cache(&self, cache: &str, result: &str) {
+        self.cache.with_label_values(&[cache, result]).inc();
+    }
+
+    pub fn redis_error(&self, op: &str) {
+        self.redis_errors.with_label_values(&[op]).inc();
     }
 
     /// The text exposition, with pool gauges read at scrape time.

@@ -25,6 +25,8 @@ use crate::state::AppState;
     tags(
         (name = "auth", description = "Registration, login and token rotation"),
         (name = "accounts", description = "Your own account and public profiles"),
+        (name = "communities", description = "Communities, membership and moderators"),
+        (name = "posts", description = "Posts, listings, saves and search"),
         (name = "service", description = "Health, metrics and documentation")
     )
 )]

@@ -15,6 +15,7 @@ use sqlx::postgres::PgPoolOptions;
 use utoipa_actix_web::AppExt;
 
 use crate::auth::JwtKeys;
+use crate::cache::Cache;
 use crate::metrics::Metrics;
 use crate::openapi::{self, RouteTable};
 use crate::state::AppState;
@@ -72,9 +73,22 @@ impl Application {
         let dummy_password_hash =
             web::block(|| forum_domain::secrets::hash_password(&uuid::Uuid::new_v4().to_string()))
                 .await??;
+        let redis = redis_manager(&settings)?;
+        let read_db = match &settings.database_read_url {
+            Some(url) => Some(
+                PgPoolOptions::new()
+                    .max_connections(settings.database_max_connections)
+                    .acquire_timeout(Duration::from_millis(settings.database_acquire_timeout_ms))
+                    .connect_lazy(url)
+                    .context("invalid FORUM_DATABASE_READ_URL")?,
+            ),
+            None => None,
+        };
         let state = web::Data::new(AppState {
             db: db_pool(&settings)?,
-            redis: redis_manager(&settings)?,
+            read_db,
+            cache: Cache::new(redis.clone(), &settings.redis_prefix),
+            redis,
             jwt: JwtKeys::new(&config.jwt_secret, settings.access_token_ttl_secs),
             metrics: Metrics::new()?,
             dummy_password_hash,

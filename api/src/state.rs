@@ -5,14 +5,18 @@ use std::sync::Arc;
 use forum_domain::settings::Config;
 use sqlx::PgPool;
 
-use crate::auth::JwtKeys;
+use crate::auth::{AuthUser, JwtKeys};
+use crate::cache::Cache;
 use crate::metrics::Metrics;
 use crate::openapi::RouteTable;
 
 pub struct AppState {
     /// Through PgBouncer.
     pub db: PgPool,
+    /// A replica for listings and searches, when configured.
+    pub read_db: Option<PgPool>,
     pub redis: redis::aio::ConnectionManager,
+    pub cache: Cache,
     pub config: Arc<Config>,
     pub jwt: JwtKeys,
     pub metrics: Metrics,
@@ -27,4 +31,31 @@ pub struct AppState {
     pub password_hashing: tokio::sync::Semaphore,
     /// `/openapi.json`, serialized once.
     pub openapi_json: String,
+}
+
+impl AppState {
+    /// The pool for reads that tolerate replica lag: the replica, unless this caller wrote in
+    /// the last few seconds (read-your-writes) or no replica is configured.
+    pub async fn reader(&self, user: Option<&AuthUser>) -> &PgPool {
+        let Some(replica) = &self.read_db else {
+            return &self.db;
+        };
+        match user {
+            Some(u) if self.cache.wrote_recently(&self.metrics, u.user_id).await => &self.db,
+            _ => replica,
+        }
+    }
+
+    /// Records that `user` wrote, so their next reads see it (only needed with a replica).
+    pub async fn wrote(&self, user: &AuthUser) {
+        if self.read_db.is_some() {
+            self.cache
+                .mark_writer(
+                    &self.metrics,
+                    user.user_id,
+                    self.config.settings.read_your_writes_secs,
+                )
+                .await;
+        }
+    }
 }

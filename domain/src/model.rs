@@ -95,3 +95,79 @@ impl From<UserRow> for PublicProfile {
         }
     }
 }
+
+/// A community as the API shows it; the `is_*` fields describe the caller.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Community {
+    pub id: Uuid,
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    /// Each rule is a string or `{title, description}`, as submitted.
+    #[schema(value_type = Vec<Object>)]
+    pub rules: Vec<serde_json::Value>,
+    pub nsfw: bool,
+    /// Only moderators and approved users may post.
+    pub restricted: bool,
+    pub member_count: i64,
+    pub post_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub is_member: bool,
+    pub is_moderator: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommunityRef {
+    pub name: String,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuthorRef {
+    pub username: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Moderator {
+    pub username: String,
+    /// `owner` or `moderator`.
+    pub role: String,
+    pub added_at: DateTime<Utc>,
+}
+
+/// A post in a listing or in detail. `my_vote` and `saved` describe the caller (0/false when
+/// anonymous); deleted posts read `[deleted]` with no author.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Post {
+    pub id: Uuid,
+    pub community: CommunityRef,
+    pub author: Option<AuthorRef>,
+    pub title: String,
+    pub body: String,
+    /// Sanitized HTML rendered from `body` at write time.
+    pub body_html: String,
+    pub url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub score: i64,
+    pub upvotes: i64,
+    pub downvotes: i64,
+    pub comment_count: i64,
+    /// -1, 0 or 1.
+    pub my_vote: i32,
+    pub saved: bool,
+    pub locked: bool,
+    pub pinned: bool,
+    pub removed: bool,
+    pub deleted: bool,
+    /// Processed images attached to the post.
+    #[schema(value_type = Vec<Object>)]
+    pub images: Vec<serde_json::Value>,
+}
+
+/// A page of a listing: `next_cursor` fetches the next one, `null` at the end.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}

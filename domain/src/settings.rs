@@ -50,10 +50,19 @@ pub struct Settings {
     pub database_direct_url: String,
     pub database_max_connections: u32,
     pub database_acquire_timeout_ms: u64,
+    /// Optional replica for listings and searches; a user's own reads shortly after a write
+    /// still go to the primary.
+    pub database_read_url: Option<String>,
+    /// How long after a write a user's reads stay on the primary.
+    pub read_your_writes_secs: u64,
     pub redis_url: String,
     /// Prefix of every Redis key this process writes (tests use one per test).
     pub redis_prefix: String,
     pub redis_timeout_ms: u64,
+    /// Lifetime of a cached anonymous listing page (writes also version it away at once).
+    pub cache_listing_ttl_secs: u64,
+    /// Lifetime of a cached post (writes delete it at once).
+    pub cache_post_ttl_secs: u64,
     /// Apply pending migrations at start (under Postgres' advisory lock).
     pub migrate_on_start: bool,
     pub log_level: String,
@@ -79,9 +88,13 @@ impl Default for Settings {
             database_direct_url: "postgres://forum:forum@127.0.0.1:5432/forum".into(),
             database_max_connections: 20,
             database_acquire_timeout_ms: 5_000,
+            database_read_url: None,
+            read_your_writes_secs: 5,
             redis_url: "redis://127.0.0.1:6379".into(),
             redis_prefix: "forum:".into(),
             redis_timeout_ms: 1_000,
+            cache_listing_ttl_secs: 30,
+            cache_post_ttl_secs: 30,
             migrate_on_start: true,
             log_level: "info".into(),
             log_format: None,

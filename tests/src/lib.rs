@@ -228,6 +228,65 @@ impl TestApp {
         .await
     }
 
+    pub async fn put(&self, path: &str, body: Option<&Value>, token: &str) -> Response {
+        let mut req = self.request(Method::PUT, path).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        send(req).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        send(self.request(Method::DELETE, path).bearer_auth(token)).await
+    }
+
+    /// GET that must answer 200 with JSON.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        let res = self.get(path, token).await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        body
+    }
+
+    pub async fn create_community(&self, token: &str, name: &str) -> Value {
+        let res = self
+            .post(
+                "/api/v1/communities",
+                &json!({"name": name, "title": format!("The {name} community")}),
+                Some(token),
+            )
+            .await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "create community {name}: {body}"
+        );
+        body
+    }
+
+    pub async fn create_post(
+        &self,
+        token: &str,
+        community: &str,
+        title: &str,
+        body: &str,
+    ) -> Value {
+        let res = self
+            .post(
+                &format!("/api/v1/communities/{community}/posts"),
+                &json!({"title": title, "body": body}),
+                Some(token),
+            )
+            .await;
+        let status = res.status();
+        let json: Value = res.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::CREATED, "create post {title}: {json}");
+        json
+    }
+
     /// Registers `username` (email `{username}@example.com`) and returns its session.
     pub async fn register(&self, username: &str) -> Session {
         let password = format!("pw-{username}-secret");

@@ -1,12 +1,15 @@
 use actix_web::{get, patch, web};
-use forum_domain::model::Me;
+use forum_domain::model::{Me, Page, Post};
+use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
 use forum_domain::rules::validation::{self, BIO_MAX, DISPLAY_NAME_MAX, Errors};
+use forum_domain::store::posts;
 use forum_domain::store::users::{self, ProfileUpdate};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::listings;
 use crate::state::AppState;
 
 /// Fields left out stay as they are; `null` or a blank string clears a text field.
@@ -84,4 +87,46 @@ pub async fn patch_me(
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
     Ok(web::Json(row.into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1-100, default 25.
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Your saved posts, most recently saved first", body = Page<Post>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/saved")]
+pub async fn saved_posts(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<Post>>> {
+    const SCOPE: &str = "saved";
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, SCOPE))
+        .transpose()?;
+    let limit = clamp_limit(query.limit);
+    let rows = posts::saved(&state.db, user.user_id, after.as_ref(), limit).await?;
+    let (rows, next) = finish_page(rows, limit, |r| Cursor {
+        scope: SCOPE.into(),
+        key: Some(r.sort_key),
+        id: r.id,
+        at: None,
+    });
+    Ok(web::Json(
+        listings::rows_page(&state, rows, next, Some(&user)).await?,
+    ))
 }

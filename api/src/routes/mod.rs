@@ -5,7 +5,10 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod auth;
+pub mod communities;
 pub mod me;
+pub mod posts;
+pub mod search;
 pub mod service;
 pub mod users;
 
@@ -21,7 +24,30 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(auth::password_reset_confirm)
             .service(me::get_me)
             .service(me::patch_me)
-            .service(users::get_user),
+            .service(me::saved_posts)
+            .service(users::get_user)
+            .service(users::user_posts)
+            .service(communities::create_community)
+            .service(communities::list_communities)
+            .service(communities::get_community)
+            .service(communities::update_community)
+            .service(communities::join_community)
+            .service(communities::leave_community)
+            .service(communities::list_moderators)
+            .service(communities::add_moderator)
+            .service(communities::remove_moderator)
+            .service(communities::list_approved)
+            .service(communities::approve_user)
+            .service(communities::unapprove_user)
+            .service(posts::create_post)
+            .service(posts::list_posts)
+            .service(posts::feed)
+            .service(posts::get_post)
+            .service(posts::update_post)
+            .service(posts::delete_post)
+            .service(posts::save_post)
+            .service(posts::unsave_post)
+            .service(search::search),
     )
     .service(service::live)
     .service(service::ready)

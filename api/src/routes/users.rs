@@ -1,6 +1,13 @@
 use actix_web::{get, web};
-use forum_domain::model::PublicProfile;
+use forum_domain::model::{Page, Post, PublicProfile};
+use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
+use forum_domain::store::posts::{self, AuthorSort};
 use forum_domain::store::users;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::MaybeUser;
+use crate::listings;
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -22,4 +29,61 @@ pub async fn get_user(
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
     Ok(web::Json(row.into()))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UserSort {
+    New,
+    Top,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserPostsQuery {
+    /// `new` (default) or `top`.
+    pub sort: Option<UserSort>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "accounts",
+    params(("username" = String, Path), UserPostsQuery),
+    responses(
+        (status = 200, description = "The user's posts", body = Page<Post>),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{username}/posts")]
+pub async fn user_posts(
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    username: web::Path<String>,
+    query: web::Query<UserPostsQuery>,
+) -> ApiResult<web::Json<Page<Post>>> {
+    let author = users::find_by_username(&state.db, &username)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such user."))?;
+    let (sort, scope) = match query.sort.unwrap_or(UserSort::New) {
+        UserSort::New => (AuthorSort::New, "user_posts:new"),
+        UserSort::Top => (AuthorSort::Top, "user_posts:top"),
+    };
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, scope))
+        .transpose()?;
+    let limit = clamp_limit(query.limit);
+    let db = state.reader(user.0.as_ref()).await;
+    let rows = posts::by_author(db, author.id, sort, after.as_ref(), limit).await?;
+    let (rows, next) = finish_page(rows, limit, |r| Cursor {
+        scope: scope.into(),
+        key: (sort == AuthorSort::Top).then_some(r.sort_key),
+        id: r.id,
+        at: None,
+    });
+    Ok(web::Json(
+        listings::rows_page(&state, rows, next, user.0.as_ref()).await?,
+    ))
 }

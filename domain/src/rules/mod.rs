@@ -1,3 +1,7 @@
-//! Pure rules: validation (and later ranking, permissions, comment trees). No I/O.
+//! Pure rules: validation, ranking, markdown, paging and permissions. No I/O.
 
+pub mod markdown;
+pub mod paging;
+pub mod permissions;
+pub mod ranking;
 pub mod validation;

@@ -2,8 +2,10 @@
 //! so callers decide the transaction boundaries.
 
 pub mod accounts;
+pub mod communities;
 pub mod email_tokens;
 pub mod outbox;
+pub mod posts;
 pub mod sessions;
 pub mod users;
 

@@ -1,0 +1,102 @@
+use actix_web::{get, web};
+use forum_domain::model::{Community, Page, Post};
+use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
+use forum_domain::store::{communities, posts};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::MaybeUser;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::listings;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchType {
+    Posts,
+    Communities,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Web-search syntax: words, "quoted phrases", `-excluded`, `or`. 1-256 characters.
+    pub q: Option<String>,
+    /// `posts` (default) or `communities`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<SearchType>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Posts or communities, as asked by `type`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SearchResults {
+    Posts(Page<Post>),
+    Communities(Page<Community>),
+}
+
+#[utoipa::path(
+    tag = "posts",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "Matches, best first", body = SearchResults),
+        (status = 400, description = "Invalid query or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or too long `q`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/search")]
+pub async fn search(
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    query: web::Query<SearchQuery>,
+) -> ApiResult<web::Json<SearchResults>> {
+    let q = query.q.as_deref().map(str::trim).unwrap_or("");
+    if q.is_empty() || q.chars().count() > 256 {
+        return Err(ApiError::field("q", "must be 1-256 characters"));
+    }
+    let limit = clamp_limit(query.limit);
+    let db = state.reader(user.0.as_ref()).await;
+    match query.kind.unwrap_or(SearchType::Posts) {
+        SearchType::Posts => {
+            const SCOPE: &str = "search:posts";
+            let after = query
+                .cursor
+                .as_deref()
+                .map(|c| Cursor::decode(c, SCOPE))
+                .transpose()?;
+            let rows = posts::search(db, q, after.as_ref(), limit).await?;
+            let (rows, next) = finish_page(rows, limit, |r| Cursor {
+                scope: SCOPE.into(),
+                key: Some(r.sort_key),
+                id: r.id,
+                at: None,
+            });
+            Ok(web::Json(SearchResults::Posts(
+                listings::rows_page(&state, rows, next, user.0.as_ref()).await?,
+            )))
+        }
+        SearchType::Communities => {
+            const SCOPE: &str = "search:communities";
+            let after = query
+                .cursor
+                .as_deref()
+                .map(|c| Cursor::decode(c, SCOPE))
+                .transpose()?;
+            let rows = communities::search(db, q, after.as_ref(), limit, user.id()).await?;
+            let (rows, next) = finish_page(rows, limit, |(r, rank)| Cursor {
+                scope: SCOPE.into(),
+                key: Some(*rank),
+                id: r.id,
+                at: None,
+            });
+            let items = rows.into_iter().map(|(r, _)| Community::from(r)).collect();
+            Ok(web::Json(SearchResults::Communities(Page {
+                items,
+                next_cursor: next,
+            })))
+        }
+    }
+}

@@ -1,0 +1,320 @@
+use forum_tests::reqwest::StatusCode;
+use forum_tests::serde_json::{Value, json};
+use forum_tests::{TestApp, problem};
+
+#[tokio::test]
+async fn post_lifecycle() {
+    let app = TestApp::spawn().await;
+    let author = app.register("author").await;
+    let other = app.register("other").await;
+    app.create_community(&author.access_token, "writing").await;
+
+    let post = app
+        .create_post(
+            &author.access_token,
+            "writing",
+            "  First post  ",
+            "Hello *world*",
+        )
+        .await;
+    let id = post["id"].as_str().unwrap().to_string();
+    assert_eq!(post["title"], "First post");
+    assert_eq!(post["body_html"], "<p>Hello <em>world</em></p>\n");
+    assert_eq!(post["community"]["name"], "writing");
+    assert_eq!(post["author"]["username"], "author");
+    assert!(post["edited_at"].is_null());
+    for (key, value) in [
+        ("score", json!(0)),
+        ("comment_count", json!(0)),
+        ("my_vote", json!(0)),
+        ("saved", json!(false)),
+        ("pinned", json!(false)),
+        ("deleted", json!(false)),
+        ("images", json!([])),
+    ] {
+        assert_eq!(post[key], value, "{key}");
+    }
+    assert_eq!(
+        app.get_json("/api/v1/communities/writing", None).await["post_count"],
+        1
+    );
+
+    let link = json!({"title": "A link", "url": "https://example.com/x"});
+    let res = app
+        .post(
+            "/api/v1/communities/writing/posts",
+            &link,
+            Some(&author.access_token),
+        )
+        .await;
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["url"],
+        "https://example.com/x"
+    );
+    let bad = json!({"title": "", "body": "x".repeat(40_001), "url": "javascript:alert(1)"});
+    let body = problem(
+        app.post(
+            "/api/v1/communities/writing/posts",
+            &bad,
+            Some(&author.access_token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(body["errors"].as_array().unwrap().len(), 3, "{body}");
+    let long_title = json!({"title": "t".repeat(301)});
+    problem(
+        app.post(
+            "/api/v1/communities/writing/posts",
+            &long_title,
+            Some(&author.access_token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    problem(
+        app.post(
+            "/api/v1/communities/nowhere/posts",
+            &link,
+            Some(&author.access_token),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    // Only the author edits.
+    let path = format!("/api/v1/posts/{id}");
+    problem(
+        app.patch(&path, &json!({"title": "hijack"}), &other.access_token)
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    problem(
+        app.patch(&path, &json!({}), &author.access_token).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let edited: Value = app
+        .patch(
+            &path,
+            &json!({"body": "**new** body"}),
+            &author.access_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(edited["title"], "First post");
+    assert_eq!(edited["body_html"], "<p><strong>new</strong> body</p>\n");
+    assert!(edited["edited_at"].is_string());
+
+    // Saves.
+    let save = format!("{path}/save");
+    for _ in 0..2 {
+        assert_eq!(
+            app.put(&save, None, &other.access_token).await.status(),
+            StatusCode::NO_CONTENT
+        );
+    }
+    let saved = app
+        .get_json("/api/v1/me/saved", Some(&other.access_token))
+        .await;
+    assert_eq!(saved["items"].as_array().unwrap().len(), 1);
+    assert_eq!(saved["items"][0]["saved"], true);
+    assert_eq!(
+        app.get_json(&path, Some(&other.access_token)).await["saved"],
+        true
+    );
+    assert_eq!(app.get_json(&path, None).await["saved"], false);
+    assert_eq!(
+        app.delete(&save, &other.access_token).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get_json("/api/v1/me/saved", Some(&other.access_token))
+            .await["items"],
+        json!([])
+    );
+
+    // User's posts.
+    let mine = app
+        .get_json("/api/v1/users/author/posts?sort=new", None)
+        .await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+    assert_eq!(mine["items"][0]["title"], "A link");
+
+    // Delete: soft, author hidden, gone from listings, counted down.
+    problem(
+        app.delete(&path, &other.access_token).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(
+        app.delete(&path, &author.access_token).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let gone = app.get_json(&path, None).await;
+    assert_eq!(gone["title"], "[deleted]");
+    assert_eq!(gone["body"], "[deleted]");
+    assert!(gone["author"].is_null());
+    assert_eq!(gone["deleted"], true);
+    let listing = app.get_json("/api/v1/posts?sort=new", None).await;
+    assert!(
+        listing["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != id.as_str())
+    );
+    assert_eq!(
+        app.get_json("/api/v1/communities/writing", None).await["post_count"],
+        1
+    );
+    problem(
+        app.patch(&path, &json!({"title": "back"}), &author.access_token)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    problem(
+        app.get("/api/v1/posts/not-a-uuid", None).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        app.get(&format!("/api/v1/posts/{}", uuid::Uuid::now_v7()), None)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn markdown_never_lets_script_through() {
+    let app = TestApp::spawn().await;
+    let user = app.register("mallory").await;
+    app.create_community(&user.access_token, "xss").await;
+    let vectors = [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[click](javascript:alert(1))",
+        "<a href=\"jAvAsCrIpT:alert(1)\">x</a>",
+        "<svg><script>alert(1)</script></svg>",
+        "<svg onload=alert(1)>",
+        "<iframe src=javascript:alert(1)>",
+        "<p style=\"x:expression(alert(1))\" onclick=\"alert(1)\">hi</p>",
+        "![img](javascript:alert(1))",
+        "<details open ontoggle=alert(1)>",
+    ];
+    for v in vectors {
+        let post = app
+            .create_post(&user.access_token, "xss", "vector", v)
+            .await;
+        let html = post["body_html"].as_str().unwrap().to_lowercase();
+        for bad in [
+            "<script",
+            "onerror",
+            "onload",
+            "onclick",
+            "ontoggle",
+            "javascript:",
+            "<svg",
+            "<iframe",
+            "style=",
+        ] {
+            assert!(!html.contains(bad), "{v:?} → {html:?}");
+        }
+        // The raw markdown is kept as written.
+        assert_eq!(post["body"], v);
+    }
+}
+
+#[tokio::test]
+async fn search_finds_posts_and_communities() {
+    let app = TestApp::spawn().await;
+    let user = app.register("searcher").await;
+    app.create_community(&user.access_token, "gardening").await;
+    app.create_post(
+        &user.access_token,
+        "gardening",
+        "Growing tomatoes in pots",
+        "Tomatoes need sun.",
+    )
+    .await;
+    app.create_post(
+        &user.access_token,
+        "gardening",
+        "Pruning roses",
+        "Cut above the bud.",
+    )
+    .await;
+    app.create_post(
+        &user.access_token,
+        "gardening",
+        "Tomato blight",
+        "Tomatoes again: tomato tomato.",
+    )
+    .await;
+
+    let res = app
+        .get_json("/api/v1/search?q=tomatoes&type=posts", None)
+        .await;
+    let titles: Vec<&str> = res["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(titles.contains(&"Growing tomatoes in pots") && titles.contains(&"Tomato blight"));
+
+    // Paging one at a time returns the same set in the same order.
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/api/v1/search?q=tomatoes&limit=1&cursor={c}"),
+            None => "/api/v1/search?q=tomatoes&limit=1".into(),
+        };
+        let page = app.get_json(&url, None).await;
+        paged.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["title"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, titles);
+
+    let res = app
+        .get_json("/api/v1/search?q=garden&type=communities", None)
+        .await;
+    assert_eq!(res["items"][0]["name"], "gardening");
+    problem(
+        app.get("/api/v1/search?q=", None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    problem(
+        app.get("/api/v1/search?q=x&type=people", None).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    // Odd syntax is just a query.
+    assert_eq!(
+        app.get("/api/v1/search?q=%22unclosed%20-%20or%20(", None)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
