@@ -107,6 +107,8 @@ pub struct TestApp {
     /// The test's database, through PgBouncer, for assertions on stored rows.
     pub db: PgPool,
     pub db_name: String,
+    /// The stand-in replica's database, when asked for.
+    pub replica: Option<String>,
     pub redis_prefix: String,
     pub config: Config,
 }
@@ -114,9 +116,29 @@ pub struct TestApp {
 #[derive(Default)]
 pub struct TestAppBuilder {
     redis_url: Option<String>,
+    replica: bool,
+}
+
+async fn clone_template(direct_url: &str, template: &str) -> anyhow::Result<String> {
+    let name = format!("forum_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(direct_url).await?;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+        )))
+        .await?;
+    admin.close().await?;
+    Ok(name)
 }
 
 impl TestAppBuilder {
+    /// Gives the app a read pool on a separate database that never receives the app's writes,
+    /// standing in for a replica that lags forever.
+    pub fn lagging_replica(mut self) -> Self {
+        self.replica = true;
+        self
+    }
+
     pub fn redis_url(mut self, url: &str) -> Self {
         self.redis_url = Some(url.to_string());
         self
@@ -132,14 +154,12 @@ impl TestAppBuilder {
     async fn try_spawn(self) -> anyhow::Result<TestApp> {
         let services = services();
         let template = template().await?;
-        let db_name = format!("forum_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&services.direct_url).await?;
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "CREATE DATABASE \"{db_name}\" TEMPLATE \"{template}\""
-            )))
-            .await?;
-        admin.close().await?;
+        let db_name = clone_template(&services.direct_url, &template).await?;
+        let replica = if self.replica {
+            Some(clone_template(&services.direct_url, &template).await?)
+        } else {
+            None
+        };
 
         let redis_prefix = format!("test:{db_name}:");
         let settings = Settings {
@@ -149,6 +169,9 @@ impl TestAppBuilder {
             database_url: with_database(&services.pooled_url, &db_name),
             database_direct_url: with_database(&services.direct_url, &db_name),
             database_max_connections: 10,
+            database_read_url: replica
+                .as_ref()
+                .map(|r| with_database(&services.pooled_url, r)),
             redis_url: self.redis_url.unwrap_or(services.redis_url),
             redis_prefix: redis_prefix.clone(),
             log_level: "warn".into(),
@@ -170,6 +193,7 @@ impl TestAppBuilder {
                 .build()?,
             db,
             db_name,
+            replica,
             redis_prefix,
             config,
         })
@@ -370,7 +394,8 @@ pub async fn problem(res: Response, status: StatusCode) -> Value {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        let db_name = self.db_name.clone();
+        let mut databases = vec![self.db_name.clone()];
+        databases.extend(self.replica.clone());
         let prefix = self.redis_prefix.clone();
         let services = services();
         // Drop runs inside the test's runtime, so the cleanup gets a thread and runtime of its own.
@@ -383,8 +408,10 @@ impl Drop for TestApp {
             };
             rt.block_on(async move {
                 if let Ok(mut admin) = PgConnection::connect(&services.direct_url).await {
-                    let sql = format!("DROP DATABASE IF EXISTS \"{db_name}\" WITH (FORCE)");
-                    let _ = admin.execute(sqlx::AssertSqlSafe(sql)).await;
+                    for db in databases {
+                        let sql = format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)");
+                        let _ = admin.execute(sqlx::AssertSqlSafe(sql)).await;
+                    }
                 }
                 if let Ok(client) = redis::Client::open(services.redis_url.as_str())
                     && let Ok(mut conn) = client.get_multiplexed_async_connection().await

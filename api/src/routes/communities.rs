@@ -140,6 +140,7 @@ pub async fn create_community(
         },
     )
     .await?;
+    state.wrote(&user).await;
     Ok(HttpResponse::Created().json(Community::from(row)))
 }
 

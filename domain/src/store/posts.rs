@@ -295,6 +295,11 @@ pub fn explain_listing(listing: &Listing) -> QueryBuilder<Postgres> {
     build_listing(listing, "EXPLAIN (FORMAT JSON) ")
 }
 
+/// The listing query behind `EXPLAIN (ANALYZE, BUFFERS)`: runs it and reports the plan as text.
+pub fn explain_analyze_listing(listing: &Listing) -> QueryBuilder<Postgres> {
+    build_listing(listing, "EXPLAIN (ANALYZE, BUFFERS, FORMAT TEXT) ")
+}
+
 fn listing_query(listing: &Listing) -> QueryBuilder<Postgres> {
     build_listing(listing, "")
 }

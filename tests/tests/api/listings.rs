@@ -423,3 +423,56 @@ async fn feed_lists_joined_communities_only() {
         .collect();
     assert_eq!(titles, ["in feed"]);
 }
+
+#[tokio::test]
+async fn reads_use_the_replica_except_right_after_your_own_write() {
+    let app = TestApp::builder().lagging_replica().spawn().await;
+    let user = app.register("writer").await;
+    app.create_community(&user.access_token, "fresh").await;
+    // The writer reads their own write (from the primary)...
+    let mine = app
+        .get_json("/api/v1/communities?sort=new", Some(&user.access_token))
+        .await;
+    assert_eq!(mine["items"][0]["name"], "fresh");
+    // ...while anonymous reads go to the replica, which (here) never catches up.
+    let anon = app.get_json("/api/v1/communities?sort=new", None).await;
+    assert_eq!(anon["items"], json!([]));
+    let search = app
+        .get_json("/api/v1/search?q=fresh&type=communities", None)
+        .await;
+    assert_eq!(search["items"], json!([]));
+}
+
+#[tokio::test]
+async fn pinned_posts_lead_the_community_hot_listing() {
+    let app = TestApp::spawn().await;
+    let user = app.register("pinner").await;
+    app.create_community(&user.access_token, "pins").await;
+    let old = app
+        .create_post(&user.access_token, "pins", "old announcement", "")
+        .await;
+    for i in 0..5 {
+        app.create_post(&user.access_token, "pins", &format!("regular {i}"), "")
+            .await;
+    }
+    // Moderators pin from 4/8 on; set it directly here.
+    sqlx::query("UPDATE posts SET pinned_at = now() WHERE id = $1")
+        .bind(Uuid::parse_str(old["id"].as_str().unwrap()).unwrap())
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let first = app
+        .get_json("/api/v1/posts?community=pins&sort=hot&limit=3", None)
+        .await;
+    let items = first["items"].as_array().unwrap();
+    assert_eq!(items[0]["title"], "old announcement");
+    assert_eq!(items[0]["pinned"], true);
+    assert_eq!(items.len(), 3);
+    // The pinned post is not repeated further down.
+    let (ids, _) = walk(&app, "community=pins&sort=hot").await;
+    assert_eq!(ids.len(), 6);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 6);
+    // Outside the community's hot listing it is an ordinary post.
+    let global = app.get_json("/api/v1/posts?sort=hot", None).await;
+    assert_ne!(global["items"][0]["title"], "old announcement");
+}
