@@ -114,7 +114,8 @@ CREATE INDEX saved_posts_user_idx ON saved_posts (user_id, saved_at DESC, post_i
 CREATE TABLE post_votes (
     user_id  uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     post_id  uuid NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
-    value    smallint NOT NULL CHECK (value IN (-1, 1)),
+    -- 0 is "no vote": a cleared vote keeps its row, so every vote is one locked upsert.
+    value    smallint NOT NULL CHECK (value IN (-1, 0, 1)),
     voted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, post_id)
 );

@@ -161,6 +161,16 @@ pub async fn invalidate_post(state: &AppState, row_community: Uuid, post: Uuid) 
         .await;
 }
 
+/// After a vote or a new comment: drop the cached detail. Listing pages are not versioned away
+/// for these (a vote storm would otherwise empty the cache); their scores may lag by the
+/// listing TTL, while each caller's own vote is always merged fresh.
+pub async fn forget_post(state: &AppState, post: Uuid) {
+    state
+        .cache
+        .invalidate(&state.metrics, &[], &[post_key(state, post)])
+        .await;
+}
+
 /// Rows of a non-listing page (user posts, saved) as views with the caller's fields.
 pub async fn rows_page(
     state: &AppState,

@@ -26,7 +26,8 @@ use crate::state::AppState;
         (name = "auth", description = "Registration, login and token rotation"),
         (name = "accounts", description = "Your own account and public profiles"),
         (name = "communities", description = "Communities, membership and moderators"),
-        (name = "posts", description = "Posts, listings, saves and search"),
+        (name = "posts", description = "Posts, listings, votes, saves and search"),
+        (name = "comments", description = "Nested comments and their votes"),
         (name = "service", description = "Health, metrics and documentation")
     )
 )]

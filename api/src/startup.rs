@@ -63,6 +63,21 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Drops idempotency keys past their 24 h every ten minutes (any API process may do it).
+fn spawn_purger(db: PgPool) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match forum_domain::store::idempotency::purge(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "idempotency keys purged"),
+                Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+            }
+        }
+    });
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let settings = config.settings.clone();
@@ -99,6 +114,8 @@ impl Application {
             ),
             config: Arc::new(config),
         });
+
+        spawn_purger(state.db.clone());
 
         let listener = TcpListener::bind(&settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;

@@ -38,6 +38,14 @@ pub enum EmailTemplate {
     PasswordReset {
         token: String,
     },
+    /// Someone replied to the recipient's post or comment.
+    ReplyNotification {
+        post_id: Uuid,
+        comment_id: Uuid,
+        post_title: String,
+        actor: String,
+        excerpt: String,
+    },
 }
 
 impl EmailJob {

@@ -171,3 +171,77 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
+
+/// A comment in a thread. `replies` holds the children included in this page; `more` stands for
+/// the ones left out, fetched with `parent_id` + `cursor`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Comment {
+    pub id: Uuid,
+    pub post_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    /// 0 for top-level comments, at most 10.
+    pub depth: i32,
+    pub author: Option<AuthorRef>,
+    pub body: String,
+    pub body_html: String,
+    pub score: i64,
+    pub upvotes: i64,
+    pub downvotes: i64,
+    pub my_vote: i32,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub removed: bool,
+    pub deleted: bool,
+    /// Direct replies, including any not shown here.
+    pub reply_count: i64,
+    #[schema(no_recursion)]
+    pub replies: Vec<Comment>,
+    pub more: Option<More>,
+}
+
+/// Comments left out of a page: `count` of them, fetched with `parent_id` and `cursor`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct More {
+    pub count: i64,
+    /// The comment whose replies these are; `null` for top-level comments.
+    pub parent_id: Option<Uuid>,
+    pub cursor: String,
+}
+
+/// A page of a thread.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Thread {
+    pub items: Vec<Comment>,
+    /// What is left at the first level of this page (at most one entry).
+    pub more: Vec<More>,
+}
+
+/// One comment with the ids of its ancestors, top-level first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommentWithPath {
+    #[serde(flatten)]
+    pub comment: Comment,
+    pub path: Vec<Uuid>,
+}
+
+/// The outcome of a vote.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub struct VoteResult {
+    pub score: i64,
+    pub upvotes: i64,
+    pub downvotes: i64,
+    pub my_vote: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Notification {
+    pub id: Uuid,
+    /// `post_reply` or `comment_reply`.
+    pub kind: String,
+    pub post_id: Uuid,
+    pub comment_id: Uuid,
+    /// Who replied.
+    pub actor: Option<AuthorRef>,
+    pub created_at: DateTime<Utc>,
+    pub read: bool,
+}

@@ -200,6 +200,43 @@ impl TestAppBuilder {
     }
 }
 
+/// Users made straight in the database, with signed access tokens, for tests that need many
+/// (hashing a thousand passwords through the API would dominate the test).
+pub async fn bulk_users(app: &TestApp, prefix: &str, n: usize) -> Vec<(uuid::Uuid, String)> {
+    let ids: Vec<uuid::Uuid> = (0..n).map(|_| uuid::Uuid::now_v7()).collect();
+    let sessions: Vec<uuid::Uuid> = (0..n).map(|_| uuid::Uuid::now_v7()).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+    let emails: Vec<String> = names.iter().map(|u| format!("{u}@example.com")).collect();
+    sqlx::query(
+        "INSERT INTO users (id, username, email, password_hash)
+         SELECT * , 'x' FROM unnest($1::uuid[], $2::text[], $3::text[])",
+    )
+    .bind(&ids)
+    .bind(&names)
+    .bind(&emails)
+    .execute(&app.db)
+    .await
+    .unwrap_or_else(|e| panic!("bulk users: {e}"));
+    sqlx::query("INSERT INTO sessions (id, user_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])")
+        .bind(&sessions)
+        .bind(&ids)
+        .execute(&app.db)
+        .await
+        .unwrap_or_else(|e| panic!("bulk sessions: {e}"));
+    let key =
+        jsonwebtoken::EncodingKey::from_secret(forum_domain::settings::DEV_JWT_SECRET.as_bytes());
+    let now = chrono::Utc::now().timestamp();
+    ids.iter()
+        .zip(&sessions)
+        .map(|(id, sid)| {
+            let claims = json!({"sub": id, "sid": sid, "jti": uuid::Uuid::new_v4(), "iat": now, "exp": now + 900, "iss": "forum"});
+            let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key)
+                .unwrap_or_else(|e| panic!("jwt: {e}"));
+            (*id, token)
+        })
+        .collect()
+}
+
 /// What a register or login returns, plus the user's password for later logins.
 #[derive(Debug, Clone)]
 pub struct Session {

@@ -1,9 +1,9 @@
-use actix_web::{get, patch, web};
-use forum_domain::model::{Me, Page, Post};
+use actix_web::{get, patch, post, web};
+use forum_domain::model::{Me, Notification, Page, Post};
 use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
 use forum_domain::rules::validation::{self, BIO_MAX, DISPLAY_NAME_MAX, Errors};
-use forum_domain::store::posts;
 use forum_domain::store::users::{self, ProfileUpdate};
+use forum_domain::store::{notifications, posts};
 use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
@@ -129,4 +129,89 @@ pub async fn saved_posts(
     Ok(web::Json(
         listings::rows_page(&state, rows, next, Some(&user)).await?,
     ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationsQuery {
+    /// Only unread ones.
+    pub unread: Option<bool>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    params(NotificationsQuery),
+    responses(
+        (status = 200, description = "Replies to your posts and comments, newest first", body = Page<Notification>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/notifications")]
+pub async fn list_notifications(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<NotificationsQuery>,
+) -> ApiResult<web::Json<Page<Notification>>> {
+    const SCOPE: &str = "notifications";
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, SCOPE))
+        .transpose()?;
+    let limit = clamp_limit(query.limit);
+    let rows = notifications::list(
+        &state.db,
+        user.user_id,
+        query.unread.unwrap_or(false),
+        after.as_ref(),
+        limit,
+    )
+    .await?;
+    let (rows, next_cursor) = finish_page(rows, limit, |r| Cursor {
+        scope: SCOPE.into(),
+        key: None,
+        id: r.id,
+        at: None,
+    });
+    Ok(web::Json(Page {
+        items: rows.into_iter().map(Notification::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// Either `ids` or `all: true`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MarkRead {
+    pub ids: Option<Vec<uuid::Uuid>>,
+    pub all: Option<bool>,
+}
+
+#[utoipa::path(
+    tag = "accounts",
+    security(("bearer" = [])),
+    request_body = MarkRead,
+    responses(
+        (status = 204, description = "Marked read"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Neither `ids` nor `all: true`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/notifications/read")]
+pub async fn mark_notifications_read(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<MarkRead>,
+) -> ApiResult<actix_web::HttpResponse> {
+    match (&body.ids, body.all) {
+        (_, Some(true)) => notifications::mark_read(&state.db, user.user_id, None).await?,
+        (Some(ids), _) if ids.len() <= 1000 => {
+            notifications::mark_read(&state.db, user.user_id, Some(ids)).await?
+        }
+        (Some(_), _) => return Err(ApiError::field("ids", "at most 1000 ids at a time")),
+        (None, _) => return Err(ApiError::field("ids", "send `ids` or `all: true`")),
+    };
+    Ok(actix_web::HttpResponse::NoContent().finish())
 }

@@ -5,6 +5,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod auth;
+pub mod comments;
 pub mod communities;
 pub mod me;
 pub mod posts;
@@ -25,8 +26,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(me::get_me)
             .service(me::patch_me)
             .service(me::saved_posts)
+            .service(me::list_notifications)
+            .service(me::mark_notifications_read)
             .service(users::get_user)
             .service(users::user_posts)
+            .service(comments::user_comments)
             .service(communities::create_community)
             .service(communities::list_communities)
             .service(communities::get_community)
@@ -47,6 +51,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(posts::delete_post)
             .service(posts::save_post)
             .service(posts::unsave_post)
+            .service(posts::vote_post)
+            .service(comments::create_comment)
+            .service(comments::thread)
+            .service(comments::get_comment)
+            .service(comments::update_comment)
+            .service(comments::delete_comment)
+            .service(comments::vote_comment)
             .service(search::search),
     )
     .service(service::live)

@@ -1,21 +1,23 @@
-use actix_web::{HttpResponse, delete, get, patch, post, put, web};
-use forum_domain::model::{Page, Post};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use forum_domain::model::{Page, Post, VoteResult};
 use forum_domain::rules::markdown;
 use forum_domain::rules::paging::{Cursor, clamp_limit};
 use forum_domain::rules::permissions::is_author;
 use forum_domain::rules::validation::{self, Errors};
 use forum_domain::store::posts::{self, Listing, NewPost, PostRow, Scope, Sort, Window};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::listings;
+use crate::routes::comments::{VoteRequest, parse_vote};
 use crate::routes::communities::load;
 use crate::state::AppState;
+use crate::{idempotency, listings};
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct CreatePost {
     /// 1-300 characters.
     pub title: String,
@@ -101,27 +103,13 @@ async fn load_post(state: &AppState, id: Uuid) -> ApiResult<PostRow> {
         .ok_or_else(|| ApiError::not_found("No such post."))
 }
 
-#[utoipa::path(
-    tag = "posts",
-    security(("bearer" = [])),
-    params(("name" = String, Path, description = "Community name")),
-    request_body = CreatePost,
-    responses(
-        (status = 201, description = "Created", body = Post),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Restricted community: moderators and approved users only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/communities/{name}/posts")]
-pub async fn create_post(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    name: web::Path<String>,
-    body: web::Json<CreatePost>,
-) -> ApiResult<HttpResponse> {
-    let community = load(&state, &name, Some(user.user_id)).await?;
+async fn create(
+    state: &AppState,
+    user: &AuthUser,
+    name: &str,
+    body: &CreatePost,
+) -> ApiResult<(StatusCode, serde_json::Value)> {
+    let community = load(state, name, Some(user.user_id)).await?;
     if !community
         .standing(Some(user.role))
         .can_post(community.restricted)
@@ -130,7 +118,6 @@ pub async fn create_post(
             "This community is restricted: only moderators and approved users can post.",
         ));
     }
-    let body = body.into_inner();
     let mut errors = Errors::default();
     let title = errors.check(validation::required_text(
         "title",
@@ -166,9 +153,74 @@ pub async fn create_post(
         },
     )
     .await?;
-    listings::invalidate_post(&state, row.community_id, row.id).await;
-    state.wrote(&user).await;
-    Ok(HttpResponse::Created().json(row.into_post(false)))
+    listings::invalidate_post(state, row.community_id, row.id).await;
+    state.wrote(user).await;
+    Ok((
+        StatusCode::CREATED,
+        serde_json::to_value(row.into_post(false)).map_err(ApiError::internal)?,
+    ))
+}
+
+#[utoipa::path(
+    tag = "posts",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "Community name"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; repeats replay the first response")),
+    request_body = CreatePost,
+    responses(
+        (status = 201, description = "Created", body = Post),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Restricted community: moderators and approved users only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or an Idempotency-Key reused for another body", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/communities/{name}/posts")]
+pub async fn create_post(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    name: web::Path<String>,
+    body: web::Json<CreatePost>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    idempotency::run(&state, &user, &req, &body, || {
+        create(&state, &user, &name, &body)
+    })
+    .await
+}
+
+#[utoipa::path(
+    tag = "posts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = VoteRequest,
+    responses(
+        (status = 200, description = "The post's counts after your vote; repeating a vote changes nothing", body = VoteResult),
+        (status = 403, description = "Deleted or removed posts take no votes", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "value is not -1, 0 or 1", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/posts/{id}/vote")]
+pub async fn vote_post(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<VoteRequest>,
+) -> ApiResult<web::Json<VoteResult>> {
+    let value = parse_vote(body.value)?;
+    let post = load_post(&state, *id).await?;
+    if post.deleted_at.is_some() || post.removed_at.is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_votable",
+            "Deleted or removed posts take no votes.",
+        ));
+    }
+    let result = posts::vote(&state.db, user.user_id, post.id, value).await?;
+    listings::forget_post(&state, post.id).await;
+    Ok(web::Json(result))
 }
 
 #[utoipa::path(

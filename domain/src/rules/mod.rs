@@ -4,4 +4,5 @@ pub mod markdown;
 pub mod paging;
 pub mod permissions;
 pub mod ranking;
+pub mod tree;
 pub mod validation;

@@ -2,12 +2,16 @@
 //! so callers decide the transaction boundaries.
 
 pub mod accounts;
+pub mod comments;
 pub mod communities;
 pub mod email_tokens;
+pub mod idempotency;
+pub mod notifications;
 pub mod outbox;
 pub mod posts;
 pub mod sessions;
 pub mod users;
+pub mod votes;
 
 pub use sqlx::{PgPool, Postgres, Transaction};
 

@@ -312,9 +312,7 @@ fn build_listing(listing: &Listing, prefix: &str) -> QueryBuilder<Postgres> {
         Sort::New => post_select!("0::float8"),
         Sort::Top => post_select!("p.score::float8"),
         Sort::Controversial => post_select!("p.controversy"),
-        // The rising expression names its reference time as a literal-free bind further down;
-        // the select repeats it so the cursor key is exactly what was ordered by.
-        Sort::Rising => post_select!("0::float8"),
+        Sort::Rising => "",
     });
     qb.push(VISIBLE);
     match listing.scope {
@@ -390,19 +388,22 @@ fn build_listing(listing: &Listing, prefix: &str) -> QueryBuilder<Postgres> {
     qb
 }
 
-/// Rising orders by an expression of a reference time, so it is wrapped: the inner query picks
-/// the window by index, the outer one orders that bounded set.
+/// Rising orders by an expression of a reference time. The inner query ranks only the posts of
+/// the window (found by the `created_at` index) and keeps one page; the joins come after.
 fn rising_query(
     listing: &Listing,
     reference: DateTime<Utc>,
     prefix: &str,
 ) -> QueryBuilder<Postgres> {
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(prefix);
-    qb.push("SELECT * FROM (SELECT r.*, (r.score / power(extract(epoch FROM (");
+    qb.push(post_select!("r.rising_key"));
+    qb.push(
+        " JOIN (SELECT id, rising_key FROM (SELECT p.id, (p.score / power(extract(epoch FROM (",
+    );
     qb.push_bind(reference);
-    qb.push(" - r.created_at)) / 3600.0 + 2, 1.5))::float8 AS rising_key FROM (");
-    qb.push(post_select!("0::float8"));
-    qb.push(VISIBLE);
+    qb.push(" - p.created_at))::float8 / 3600.0 + 2, 1.5))::float8 AS rising_key FROM posts p");
+    qb.push(" WHERE p.deleted_at IS NULL AND p.removed_at IS NULL");
+    qb.push(" AND p.community_id NOT IN (SELECT id FROM communities WHERE removed_at IS NOT NULL)");
     match listing.scope {
         Scope::All => {}
         Scope::Community(id) => {
@@ -417,7 +418,7 @@ fn rising_query(
     qb.push(" AND p.created_at >= ")
         .push_bind(reference - Duration::hours(RISING_WINDOW_HOURS));
     qb.push(" AND p.created_at <= ").push_bind(reference);
-    qb.push(") r) ranked");
+    qb.push(") w");
     if let Some(c) = listing.after.as_ref() {
         qb.push(" WHERE (rising_key, id) < (")
             .push_bind(c.key.unwrap_or(f64::MAX))
@@ -427,28 +428,12 @@ fn rising_query(
     }
     qb.push(" ORDER BY rising_key DESC, id DESC LIMIT ")
         .push_bind(listing.limit + 1);
+    qb.push(") r ON r.id = p.id ORDER BY r.rising_key DESC, r.id DESC");
     qb
 }
 
 /// One page plus one extra row (whose presence means there is a next page).
 pub async fn list(db: impl PgExecutor<'_>, listing: &Listing) -> Result<Vec<PostRow>, StoreError> {
-    if listing.sort == Sort::Rising {
-        #[derive(sqlx::FromRow)]
-        struct Rising {
-            #[sqlx(flatten)]
-            row: PostRow,
-            rising_key: f64,
-        }
-        let mut qb = listing_query(listing);
-        let rows: Vec<Rising> = qb.build_query_as().fetch_all(db).await?;
-        return Ok(rows
-            .into_iter()
-            .map(|r| PostRow {
-                sort_key: r.rising_key,
-                ..r.row
-            })
-            .collect());
-    }
     let mut qb = listing_query(listing);
     Ok(qb.build_query_as().fetch_all(db).await?)
 }
@@ -604,4 +589,14 @@ pub async fn search(
         .bind(limit + 1)
         .fetch_all(db)
         .await?)
+}
+
+/// Sets the caller's vote on a post; see `super::votes::cast`.
+pub async fn vote(
+    db: &PgPool,
+    user_id: Uuid,
+    post_id: Uuid,
+    value: i16,
+) -> Result<crate::model::VoteResult, StoreError> {
+    super::votes::cast(db, super::votes::Target::Post, user_id, post_id, value).await
 }

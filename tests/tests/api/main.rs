@@ -1,9 +1,12 @@
 //! Black-box tests of the API: one binary, the real server per test.
 
 mod auth;
+mod comments;
 mod communities;
 mod errors;
+mod idempotency;
 mod listings;
 mod openapi;
 mod posts;
 mod service;
+mod votes;

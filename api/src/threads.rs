@@ -1,0 +1,108 @@
+//! Thread pages: the first level by the chosen sort, then each further level with one query
+//! (the first replies of every node of the level above), then the caller's votes in one more.
+//! At most `1 + levels + 2` queries, whatever the thread's size.
+
+use std::collections::{HashMap, HashSet};
+
+use forum_domain::model::{Comment, More, Thread};
+use forum_domain::rules::paging::Cursor;
+use forum_domain::rules::tree;
+use forum_domain::store::comments::{self, CommentRow, CommentSort};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// Most comments one page carries, over all levels.
+pub const NODE_BUDGET: usize = 500;
+
+pub struct ThreadQuery {
+    pub post_id: Uuid,
+    /// Page the replies of this comment instead of the top level.
+    pub parent: Option<Uuid>,
+    pub sort: CommentSort,
+    pub after: Option<Cursor>,
+    /// Comments on the first level.
+    pub limit: i64,
+    /// Levels shown, the first included (1 = no replies).
+    pub levels: usize,
+    /// Replies shown per comment below the first level.
+    pub replies: i64,
+}
+
+pub async fn page(state: &AppState, q: &ThreadQuery, user: Option<&AuthUser>) -> ApiResult<Thread> {
+    let db = &state.db;
+    let mut first =
+        comments::first_level(db, q.post_id, q.parent, q.sort, q.after.as_ref(), q.limit).await?;
+    let has_more = first.len() as i64 > q.limit;
+    first.truncate(usize::try_from(q.limit).unwrap_or(0));
+    let mut root_more = Vec::new();
+    if has_more {
+        let cursor = q.sort.cursor(q.parent, first.last());
+        let count = comments::count_after(db, q.post_id, q.parent, q.sort, &cursor).await?;
+        root_more.push(More {
+            count,
+            parent_id: q.parent,
+            cursor: cursor.encode(),
+        });
+    }
+
+    let mut descendants: Vec<CommentRow> = Vec::new();
+    let mut expanded: HashSet<Uuid> = HashSet::new();
+    let mut frontier: Vec<Uuid> = first
+        .iter()
+        .filter(|c| c.reply_count > 0)
+        .map(|c| c.id)
+        .collect();
+    let mut budget = NODE_BUDGET.saturating_sub(first.len());
+    for _ in 1..q.levels {
+        if frontier.is_empty() || budget == 0 {
+            break;
+        }
+        // Expand as many nodes as the budget allows, each with its full share of replies; the
+        // others keep a `more` from their first reply.
+        let per_parent = usize::try_from(q.replies).unwrap_or(1).max(1);
+        frontier.truncate((budget / per_parent).max(1));
+        let rows = comments::replies(db, &frontier, q.sort, q.replies).await?;
+        expanded.extend(frontier.iter().copied());
+        budget = budget.saturating_sub(rows.len());
+        frontier = rows
+            .iter()
+            .filter(|c| c.reply_count > 0)
+            .map(|c| c.id)
+            .collect();
+        descendants.extend(rows);
+    }
+
+    let votes: HashMap<Uuid, i32> = match user {
+        Some(u) => {
+            let ids: Vec<Uuid> = first
+                .iter()
+                .chain(descendants.iter())
+                .map(|c| c.id)
+                .collect();
+            comments::viewer_votes(db, u.user_id, &ids)
+                .await?
+                .into_iter()
+                .collect()
+        }
+        None => HashMap::new(),
+    };
+    let sort = q.sort;
+    let cursor =
+        move |parent: Uuid, after: Option<&CommentRow>| sort.cursor(Some(parent), after).encode();
+    let mut items = tree::assemble(first, descendants, &expanded, &cursor);
+    apply_votes(&mut items, &votes);
+    Ok(Thread {
+        items,
+        more: root_more,
+    })
+}
+
+pub fn apply_votes(items: &mut [Comment], votes: &HashMap<Uuid, i32>) {
+    for c in items {
+        c.my_vote = votes.get(&c.id).copied().unwrap_or(0);
+        apply_votes(&mut c.replies, votes);
+    }
+}

@@ -1,0 +1,577 @@
+use std::collections::HashMap;
+
+use forum_domain::rules::ranking;
+use forum_tests::reqwest::StatusCode;
+use forum_tests::serde_json::{Value, json};
+use forum_tests::{Session, TestApp, problem};
+use uuid::Uuid;
+
+async fn comment(
+    app: &TestApp,
+    s: &Session,
+    post: &str,
+    body: &str,
+    parent: Option<&str>,
+) -> Value {
+    let res = app
+        .post(
+            &format!("/api/v1/posts/{post}/comments"),
+            &json!({"body": body, "parent_id": parent}),
+            Some(&s.access_token),
+        )
+        .await;
+    let status = res.status();
+    let json: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    json
+}
+
+fn id(v: &Value) -> &str {
+    v["id"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn comment_lifecycle_and_tree_shape() {
+    let app = TestApp::spawn().await;
+    let op = app.register("opp").await;
+    let bob = app.register("bob").await;
+    app.create_community(&op.access_token, "talk").await;
+    let post = app
+        .create_post(&op.access_token, "talk", "Discuss", "")
+        .await;
+    let p = id(&post).to_string();
+
+    let a = comment(&app, &bob, &p, "A *top*", None).await;
+    assert_eq!(a["depth"], 0);
+    assert_eq!(a["body_html"], "<p>A <em>top</em></p>\n");
+    assert_eq!(a["author"]["username"], "bob");
+    let a1 = comment(&app, &op, &p, "A1", Some(id(&a))).await;
+    let a1a = comment(&app, &bob, &p, "A1a", Some(id(&a1))).await;
+    let a2 = comment(&app, &op, &p, "A2", Some(id(&a))).await;
+    let b = comment(&app, &op, &p, "B", None).await;
+    assert_eq!(a1a["depth"], 2);
+    assert_eq!(
+        app.get_json(&format!("/api/v1/posts/{p}"), None).await["comment_count"],
+        5
+    );
+
+    let single = app
+        .get_json(&format!("/api/v1/comments/{}", id(&a1a)), None)
+        .await;
+    assert_eq!(single["path"], json!([id(&a), id(&a1)]));
+    assert_eq!(single["parent_id"], id(&a1).to_string());
+
+    let tree = app
+        .get_json(&format!("/api/v1/posts/{p}/comments?sort=old"), None)
+        .await;
+    let items = tree["items"].as_array().unwrap();
+    assert_eq!(
+        items
+            .iter()
+            .map(|c| c["body"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["A *top*", "B"]
+    );
+    assert_eq!(items[0]["reply_count"], 2);
+    let replies = items[0]["replies"].as_array().unwrap();
+    assert_eq!(
+        replies
+            .iter()
+            .map(|c| c["body"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["A1", "A2"]
+    );
+    assert_eq!(replies[0]["replies"][0]["body"], "A1a");
+    assert!(items[0]["more"].is_null());
+    assert_eq!(tree["more"], json!([]));
+
+    // depth=2 stops after the replies; A1's reply is a `more` fetched with parent_id + cursor.
+    let shallow = app
+        .get_json(
+            &format!("/api/v1/posts/{p}/comments?sort=old&depth=2"),
+            None,
+        )
+        .await;
+    let a1_node = &shallow["items"][0]["replies"][0];
+    assert_eq!(a1_node["replies"], json!([]));
+    let more = &a1_node["more"];
+    assert_eq!(more["count"], 1);
+    assert_eq!(more["parent_id"], id(&a1).to_string());
+    let cont = app
+        .get_json(
+            &format!(
+                "/api/v1/posts/{p}/comments?sort=old&parent_id={}&cursor={}",
+                id(&a1),
+                more["cursor"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(cont["items"][0]["body"], "A1a");
+
+    // Edit: author only.
+    let path = format!("/api/v1/comments/{}", id(&a1));
+    problem(
+        app.patch(&path, &json!({"body": "hijack"}), &bob.access_token)
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let edited: Value = app
+        .patch(&path, &json!({"body": "A1 edited"}), &op.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(edited["body"], "A1 edited");
+    assert!(edited["edited_at"].is_string());
+    problem(
+        app.patch(&path, &json!({"body": "  "}), &op.access_token)
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+
+    // Delete keeps the replies; the post keeps counting the comment.
+    problem(
+        app.delete(&path, &bob.access_token).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(
+        app.delete(&path, &op.access_token).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let tree = app
+        .get_json(&format!("/api/v1/posts/{p}/comments?sort=old"), None)
+        .await;
+    let gone = &tree["items"][0]["replies"][0];
+    assert_eq!(gone["body"], "[deleted]");
+    assert!(gone["author"].is_null());
+    assert_eq!(gone["deleted"], true);
+    assert_eq!(gone["replies"][0]["body"], "A1a");
+    assert_eq!(
+        app.get_json(&format!("/api/v1/posts/{p}"), None).await["comment_count"],
+        5
+    );
+
+    // A user's comments.
+    let bobs = app.get_json("/api/v1/users/bob/comments", None).await;
+    assert_eq!(bobs["items"].as_array().unwrap().len(), 2);
+    assert_eq!(bobs["items"][0]["body"], "A1a");
+
+    // A parent from another post, or one that does not exist, is refused.
+    let other = app.create_post(&op.access_token, "talk", "Other", "").await;
+    let res = app
+        .post(
+            &format!("/api/v1/posts/{}/comments", id(&other)),
+            &json!({"body": "x", "parent_id": id(&b)}),
+            Some(&bob.access_token),
+        )
+        .await;
+    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let res = app
+        .post(
+            &format!("/api/v1/posts/{p}/comments"),
+            &json!({"body": ""}),
+            Some(&bob.access_token),
+        )
+        .await;
+    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let res = app
+        .post(
+            &format!("/api/v1/posts/{p}/comments"),
+            &json!({"body": "x".repeat(10_001)}),
+            Some(&bob.access_token),
+        )
+        .await;
+    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    problem(
+        app.get(&format!("/api/v1/posts/{}/comments", Uuid::now_v7()), None)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        app.get(&format!("/api/v1/posts/{p}/comments?cursor=zzz"), None)
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let _ = a2;
+}
+
+#[tokio::test]
+async fn depth_ten_is_the_limit_and_locked_posts_refuse_comments() {
+    let app = TestApp::spawn().await;
+    let u = app.register("nester").await;
+    app.create_community(&u.access_token, "deep").await;
+    let post = app.create_post(&u.access_token, "deep", "Deep", "").await;
+    let p = id(&post).to_string();
+    let mut parent: Option<String> = None;
+    for depth in 0..=10 {
+        let c = comment(&app, &u, &p, &format!("level {depth}"), parent.as_deref()).await;
+        assert_eq!(c["depth"], depth);
+        parent = Some(id(&c).to_string());
+    }
+    let res = app
+        .post(
+            &format!("/api/v1/posts/{p}/comments"),
+            &json!({"body": "too deep", "parent_id": parent}),
+            Some(&u.access_token),
+        )
+        .await;
+    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["errors"][0]["field"], "parent_id");
+    // The whole chain pages out with depth=11.
+    let tree = app
+        .get_json(&format!("/api/v1/posts/{p}/comments?depth=11"), None)
+        .await;
+    let mut node = &tree["items"][0];
+    for depth in 1..=10 {
+        node = &node["replies"][0];
+        assert_eq!(node["depth"], depth);
+    }
+
+    sqlx::query("UPDATE posts SET locked = true")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let res = app
+        .post(
+            &format!("/api/v1/posts/{p}/comments"),
+            &json!({"body": "late"}),
+            Some(&u.access_token),
+        )
+        .await;
+    assert_eq!(problem(res, StatusCode::FORBIDDEN).await["code"], "locked");
+}
+
+#[tokio::test]
+async fn sorts_order_comments_by_their_rules() {
+    let app = TestApp::spawn().await;
+    let u = app.register("sorter").await;
+    app.create_community(&u.access_token, "sorts").await;
+    let post = app.create_post(&u.access_token, "sorts", "Sorts", "").await;
+    let p = id(&post).to_string();
+    for i in 0..12 {
+        comment(&app, &u, &p, &format!("c{i}"), None).await;
+    }
+    sqlx::query(
+        "UPDATE comments SET upvotes = abs(hashtext(id::text)) % 30, downvotes = abs(hashtext(reverse(id::text))) % 20",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE comments SET score = upvotes - downvotes")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let rows: Vec<(Uuid, i32, i32, i32)> =
+        sqlx::query_as("SELECT id, score, upvotes, downvotes FROM comments")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    let stats: HashMap<Uuid, (i32, i32, i32)> = rows
+        .into_iter()
+        .map(|(id, s, u, d)| (id, (s, u, d)))
+        .collect();
+
+    for sort in ["best", "top", "new", "old", "controversial"] {
+        // Page 5 at a time to cross cursors too.
+        let mut ids: Vec<Uuid> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(c) => format!("/api/v1/posts/{p}/comments?sort={sort}&limit=5&cursor={c}"),
+                None => format!("/api/v1/posts/{p}/comments?sort={sort}&limit=5"),
+            };
+            let page = app.get_json(&url, None).await;
+            ids.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| Uuid::parse_str(id(c)).unwrap()),
+            );
+            match page["more"].as_array().unwrap().first() {
+                Some(m) => cursor = Some(m["cursor"].as_str().unwrap().to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(ids.len(), 12, "{sort}");
+        let key = |id: &Uuid| -> f64 {
+            let (s, u, d) = stats[id];
+            match sort {
+                "best" => ranking::wilson(u.into(), d.into()),
+                "top" => f64::from(s),
+                "controversial" => ranking::controversy(u.into(), d.into()),
+                _ => 0.0,
+            }
+        };
+        for w in ids.windows(2) {
+            let (a, b) = (key(&w[0]), key(&w[1]));
+            let ok = match sort {
+                "old" => w[0] < w[1],
+                _ => a > b + 1e-12 || ((a - b).abs() <= 1e-12 && w[0] > w[1]),
+            };
+            assert!(ok, "{sort}: {w:?} ({a} then {b})");
+        }
+    }
+}
+
+#[tokio::test]
+async fn ten_thousand_comments_page_out_completely() {
+    let app = TestApp::spawn().await;
+    let u = app.register("crowd").await;
+    app.create_community(&u.access_token, "crowd").await;
+    let post = app
+        .create_post(&u.access_token, "crowd", "Megathread", "")
+        .await;
+    let p = Uuid::parse_str(id(&post)).unwrap();
+    let author = Uuid::parse_str(u.user["id"].as_str().unwrap()).unwrap();
+    // 1,000 top-level comments, then three levels of 3,000 replies each.
+    sqlx::query(
+        "INSERT INTO comments (id, post_id, author_id, depth, body, body_html, upvotes, downvotes, score)
+         SELECT gen_random_uuid(), $1, $2, 0, 'c ' || g, '<p>c</p>', g % 17, g % 5, g % 17 - g % 5
+         FROM generate_series(1, 1000) g",
+    )
+    .bind(p)
+    .bind(author)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    for depth in 1..=3i16 {
+        sqlx::query(
+            "WITH parents AS (
+                SELECT id, path, row_number() OVER (ORDER BY id) - 1 AS rn, count(*) OVER () AS n
+                FROM comments WHERE depth = $3 - 1
+             )
+             INSERT INTO comments (id, post_id, parent_id, author_id, path, depth, body, body_html, upvotes, downvotes, score)
+             SELECT gen_random_uuid(), $1, parents.id, $2, parents.path || parents.id, $3, 'r ' || g, '<p>r</p>',
+                    g % 13, g % 7, g % 13 - g % 7
+             FROM generate_series(1, 3000) g JOIN parents ON parents.rn = (g * 7919) % parents.n",
+        )
+        .bind(p)
+        .bind(author)
+        .bind(depth)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "UPDATE comments c SET reply_count = x.n
+         FROM (SELECT parent_id, count(*) AS n FROM comments WHERE parent_id IS NOT NULL GROUP BY parent_id) x
+         WHERE c.id = x.parent_id",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE posts SET comment_count = 10000")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("ANALYZE comments")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let first = app
+        .get_json(&format!("/api/v1/posts/{p}/comments"), None)
+        .await;
+    eprintln!(
+        "first page of a 10,000-comment thread: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(first["items"].as_array().unwrap().len(), 25);
+    assert_eq!(first["more"][0]["count"], 975);
+
+    // Follow every `more` until nothing is left.
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut queue: Vec<(Option<String>, Option<String>)> = vec![(None, None)];
+    let mut requests = 0;
+    while let Some((parent, cursor)) = queue.pop() {
+        let mut url = format!("/api/v1/posts/{p}/comments?sort=best&limit=25&depth=4&replies=10");
+        if let Some(parent) = &parent {
+            url.push_str(&format!("&parent_id={parent}"));
+        }
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page = app.get_json(&url, None).await;
+        requests += 1;
+        fn visit(
+            nodes: &Value,
+            seen: &mut HashMap<String, u32>,
+            queue: &mut Vec<(Option<String>, Option<String>)>,
+        ) {
+            for c in nodes.as_array().unwrap() {
+                *seen
+                    .entry(c["id"].as_str().unwrap().to_string())
+                    .or_default() += 1;
+                if c["more"].is_object() {
+                    queue.push((
+                        c["more"]["parent_id"].as_str().map(String::from),
+                        c["more"]["cursor"].as_str().map(String::from),
+                    ));
+                }
+                visit(&c["replies"], seen, queue);
+            }
+        }
+        visit(&page["items"], &mut seen, &mut queue);
+        for m in page["more"].as_array().unwrap() {
+            queue.push((
+                m["parent_id"].as_str().map(String::from),
+                m["cursor"].as_str().map(String::from),
+            ));
+        }
+        assert!(requests < 2_000, "runaway walk");
+    }
+    assert_eq!(
+        seen.len(),
+        10_000,
+        "every comment reached ({requests} requests)"
+    );
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(
+        twice.is_empty(),
+        "{} comments seen more than once",
+        twice.len()
+    );
+    eprintln!("walked 10,000 comments in {requests} requests");
+}
+
+#[tokio::test]
+async fn replies_notify_the_author_by_inbox_and_email() {
+    let app = TestApp::spawn().await;
+    let op = app.register("opp").await;
+    let quiet = app.register("quiet").await;
+    let replier = app.register("replier").await;
+    app.patch(
+        "/api/v1/me",
+        &json!({"email_notifications": false}),
+        &quiet.access_token,
+    )
+    .await;
+    app.create_community(&op.access_token, "inbox").await;
+    let post = app
+        .create_post(&op.access_token, "inbox", "Ask me", "")
+        .await;
+    let p = id(&post).to_string();
+
+    let c = comment(&app, &replier, &p, "a reply to the post", None).await;
+    let q = comment(&app, &quiet, &p, "quiet's comment", None).await;
+    comment(&app, &replier, &p, "a reply to quiet", Some(id(&q))).await;
+    comment(
+        &app,
+        &op,
+        &p,
+        "op replies to themself? no: to replier",
+        Some(id(&c)),
+    )
+    .await;
+    comment(&app, &op, &p, "opp on own post", None).await;
+
+    let inbox = app
+        .get_json("/api/v1/me/notifications", Some(&op.access_token))
+        .await;
+    let items = inbox["items"].as_array().unwrap();
+    // The replier's comment and quiet's comment on op's post; op's own comment does not notify op.
+    assert_eq!(items.len(), 2, "{inbox}");
+    assert!(
+        items
+            .iter()
+            .all(|n| n["kind"] == "post_reply" && n["read"] == false)
+    );
+    assert_eq!(items[1]["actor"]["username"], "replier");
+    let quiet_inbox = app
+        .get_json("/api/v1/me/notifications", Some(&quiet.access_token))
+        .await;
+    assert_eq!(quiet_inbox["items"][0]["kind"], "comment_reply");
+    let replier_inbox = app
+        .get_json(
+            "/api/v1/me/notifications?unread=true",
+            Some(&replier.access_token),
+        )
+        .await;
+    assert_eq!(replier_inbox["items"].as_array().unwrap().len(), 1);
+
+    // Email only for those who want it (quiet switched it off).
+    let mails = app.outbox("email").await;
+    let notices: Vec<&Value> = mails
+        .iter()
+        .filter(|m| m["template"] == "reply_notification")
+        .collect();
+    let recipients: Vec<&str> = notices
+        .iter()
+        .map(|m| m["username"].as_str().unwrap())
+        .collect();
+    assert!(
+        recipients.contains(&"opp")
+            && recipients.contains(&"replier")
+            && !recipients.contains(&"quiet"),
+        "{recipients:?}"
+    );
+
+    // Mark read: some, then all.
+    let first_id = items[0]["id"].clone();
+    let res = app
+        .post(
+            "/api/v1/me/notifications/read",
+            &json!({"ids": [first_id]}),
+            Some(&op.access_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let unread = app
+        .get_json(
+            "/api/v1/me/notifications?unread=true",
+            Some(&op.access_token),
+        )
+        .await;
+    assert_eq!(unread["items"].as_array().unwrap().len(), 1);
+    app.post(
+        "/api/v1/me/notifications/read",
+        &json!({"all": true}),
+        Some(&op.access_token),
+    )
+    .await;
+    assert_eq!(
+        app.get_json(
+            "/api/v1/me/notifications?unread=true",
+            Some(&op.access_token)
+        )
+        .await["items"],
+        json!([])
+    );
+    problem(
+        app.post(
+            "/api/v1/me/notifications/read",
+            &json!({}),
+            Some(&op.access_token),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    // Someone else's notification ids change nothing of theirs.
+    let quiet_id = quiet_inbox["items"][0]["id"].clone();
+    app.post(
+        "/api/v1/me/notifications/read",
+        &json!({"ids": [quiet_id]}),
+        Some(&op.access_token),
+    )
+    .await;
+    assert_eq!(
+        app.get_json(
+            "/api/v1/me/notifications?unread=true",
+            Some(&quiet.access_token)
+        )
+        .await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
