@@ -23,6 +23,11 @@ fi
 bin="$root/target/$profile"
 
 export FORUM_HTTP_ADDR=${FORUM_HTTP_ADDR:-127.0.0.1:8080}
+# The demo's first admin, ensured by forum-api at start (development only: override or unset
+# these for anything real).
+export FORUM_BOOTSTRAP_ADMIN_USERNAME=${FORUM_BOOTSTRAP_ADMIN_USERNAME:-admin}
+export FORUM_BOOTSTRAP_ADMIN_EMAIL=${FORUM_BOOTSTRAP_ADMIN_EMAIL:-admin@example.com}
+export FORUM_BOOTSTRAP_ADMIN_PASSWORD=${FORUM_BOOTSTRAP_ADMIN_PASSWORD:-admin-password-123}
 export FORUM_PUBLIC_URL=${FORUM_PUBLIC_URL:-http://$FORUM_HTTP_ADDR}
 logs="$root/.forum/logs"
 mkdir -p "$logs"
@@ -68,6 +73,7 @@ cat <<INFO
   Health        $url/health/ready
   Metrics       $url/metrics
   Demo login    username "$demo_user", password "$demo_password"
+  Admin login   username "$FORUM_BOOTSTRAP_ADMIN_USERNAME", password "$FORUM_BOOTSTRAP_ADMIN_PASSWORD"
                 curl -s -H 'content-type: application/json' -d '{"login":"$demo_user","password":"$demo_password"}' $url/api/v1/auth/login
   Logs          $logs/ (workers: jobs.log)
 

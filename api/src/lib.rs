@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod listings;
 pub mod metrics;
 pub mod middleware;
+pub mod moderation;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

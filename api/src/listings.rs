@@ -34,6 +34,8 @@ async fn shared_page(
     user: Option<&AuthUser>,
 ) -> ApiResult<Page<Post>> {
     let scope = match listing.scope {
+        // A moderator's view (with removed posts) is theirs alone, like a feed.
+        _ if listing.include_removed => None,
         Scope::All => Some("posts:all".to_string()),
         Scope::Community(id) => Some(format!("posts:{id}")),
         // A feed is one user's: nothing to share.
@@ -77,13 +79,16 @@ async fn query_page(
             posts::pinned(db, id)
                 .await?
                 .into_iter()
-                .map(|r| r.into_post(false)),
+                .map(|r| r.into_post(listing.include_removed)),
         );
         listing.limit = (listing.limit - items.len() as i64).max(1);
     }
     let rows = posts::list(db, &listing).await?;
     let (rows, next_cursor) = finish_page(rows, listing.limit, |r| listing.cursor_for(r));
-    items.extend(rows.into_iter().map(|r| r.into_post(false)));
+    items.extend(
+        rows.into_iter()
+            .map(|r| r.into_post(listing.include_removed)),
+    );
     Ok(Page { items, next_cursor })
 }
 
@@ -141,6 +146,23 @@ pub async fn post_detail(
     let Some(mut post) = post else {
         return Ok(None);
     };
+    // The community's moderators see removed text and the open report count.
+    if let Some(u) = user {
+        let community = forum_domain::store::communities::by_name(
+            &state.db,
+            &post.community.name,
+            Some(u.user_id),
+        )
+        .await?;
+        if community.is_some_and(|c| c.standing(Some(u.role)).moderates())
+            && let Some(row) = posts::get(&state.db, id).await?
+        {
+            let counts =
+                forum_domain::store::moderation::open_report_counts(&state.db, &[row.id]).await?;
+            post = row.into_post(true);
+            post.report_count = Some(counts.first().map_or(0, |c| c.1));
+        }
+    }
     personalize(state, user, std::slice::from_mut(&mut post)).await?;
     Ok(Some(post))
 }

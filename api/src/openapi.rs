@@ -28,6 +28,9 @@ use crate::state::AppState;
         (name = "communities", description = "Communities, membership and moderators"),
         (name = "posts", description = "Posts, listings, votes, saves and search"),
         (name = "comments", description = "Nested comments and their votes"),
+        (name = "reports", description = "Reporting posts and comments to moderators"),
+        (name = "moderation", description = "Community moderators' tools (admins moderate everywhere)"),
+        (name = "admin", description = "Site administration (admins only)"),
         (name = "service", description = "Health, metrics and documentation")
     )
 )]

@@ -78,6 +78,27 @@ fn spawn_purger(db: PgPool) {
     });
 }
 
+/// Creates (or promotes) an admin account; validates like registration. `Ok(true)` if created.
+pub async fn ensure_admin(
+    db: &PgPool,
+    username: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<bool> {
+    use forum_domain::rules::validation::{Email, Password, Username};
+    let username = Username::parse("username", username)
+        .map_err(|e| anyhow::anyhow!("username {}", e.message))?;
+    let email = Email::parse("email", email).map_err(|e| anyhow::anyhow!("email {}", e.message))?;
+    let password = Password::parse("password", password)
+        .map_err(|e| anyhow::anyhow!("password {}", e.message))?;
+    let secret = password.as_str().to_string();
+    let hash = web::block(move || forum_domain::secrets::hash_password(&secret)).await??;
+    let (_, created) =
+        forum_domain::store::accounts::ensure_admin(db, username.as_str(), email.as_str(), &hash)
+            .await?;
+    Ok(created)
+}
+
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let settings = config.settings.clone();
@@ -116,6 +137,17 @@ impl Application {
         });
 
         spawn_purger(state.db.clone());
+        if let (Some(username), Some(email), Some(password)) = (
+            &settings.bootstrap_admin_username,
+            &settings.bootstrap_admin_email,
+            &state.config.bootstrap_admin_password,
+        ) {
+            use secrecy::ExposeSecret;
+            let created = ensure_admin(&state.db, username, email, password.expose_secret())
+                .await
+                .context("bootstrap admin")?;
+            tracing::info!(username, created, "bootstrap admin ensured");
+        }
 
         let listener = TcpListener::bind(&settings.http_addr)
             .with_context(|| format!("binding {}", settings.http_addr))?;

@@ -31,7 +31,14 @@ pub struct ThreadQuery {
     pub replies: i64,
 }
 
-pub async fn page(state: &AppState, q: &ThreadQuery, user: Option<&AuthUser>) -> ApiResult<Thread> {
+/// `moderator`: the caller moderates the post's community, so removed comments show their
+/// text (flagged `removed`) and every comment its open report count.
+pub async fn page(
+    state: &AppState,
+    q: &ThreadQuery,
+    user: Option<&AuthUser>,
+    moderator: bool,
+) -> ApiResult<Thread> {
     let db = &state.db;
     let mut first =
         comments::first_level(db, q.post_id, q.parent, q.sort, q.after.as_ref(), q.limit).await?;
@@ -89,11 +96,29 @@ pub async fn page(state: &AppState, q: &ThreadQuery, user: Option<&AuthUser>) ->
         }
         None => HashMap::new(),
     };
+    let mut reports: HashMap<Uuid, i64> = HashMap::new();
+    if moderator {
+        for c in first.iter_mut().chain(descendants.iter_mut()) {
+            c.reveal = true;
+        }
+        let ids: Vec<Uuid> = first
+            .iter()
+            .chain(descendants.iter())
+            .map(|c| c.id)
+            .collect();
+        reports = forum_domain::store::moderation::open_report_counts(db, &ids)
+            .await?
+            .into_iter()
+            .collect();
+    }
     let sort = q.sort;
     let cursor =
         move |parent: Uuid, after: Option<&CommentRow>| sort.cursor(Some(parent), after).encode();
     let mut items = tree::assemble(first, descendants, &expanded, &cursor);
     apply_votes(&mut items, &votes);
+    if moderator {
+        apply_reports(&mut items, &reports);
+    }
     Ok(Thread {
         items,
         more: root_more,
@@ -104,5 +129,12 @@ pub fn apply_votes(items: &mut [Comment], votes: &HashMap<Uuid, i32>) {
     for c in items {
         c.my_vote = votes.get(&c.id).copied().unwrap_or(0);
         apply_votes(&mut c.replies, votes);
+    }
+}
+
+fn apply_reports(items: &mut [Comment], reports: &HashMap<Uuid, i64>) {
+    for c in items {
+        c.report_count = Some(reports.get(&c.id).copied().unwrap_or(0));
+        apply_reports(&mut c.replies, reports);
     }
 }

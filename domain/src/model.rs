@@ -163,6 +163,9 @@ pub struct Post {
     /// Processed images attached to the post.
     #[schema(value_type = Vec<Object>)]
     pub images: Vec<serde_json::Value>,
+    /// Open reports; shown to the community's moderators only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_count: Option<i64>,
 }
 
 /// A page of a listing: `next_cursor` fetches the next one, `null` at the end.
@@ -197,6 +200,9 @@ pub struct Comment {
     #[schema(no_recursion)]
     pub replies: Vec<Comment>,
     pub more: Option<More>,
+    /// Open reports; shown to the community's moderators only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_count: Option<i64>,
 }
 
 /// Comments left out of a page: `count` of them, fetched with `parent_id` and `cursor`.
@@ -244,4 +250,64 @@ pub struct Notification {
     pub actor: Option<AuthorRef>,
     pub created_at: DateTime<Utc>,
     pub read: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ModlogEntry {
+    pub id: Uuid,
+    /// e.g. `remove_post`, `ban_user`, `site_ban`, `change_role`.
+    pub action: String,
+    pub actor: Option<AuthorRef>,
+    /// `null` for site-wide actions.
+    pub community: Option<String>,
+    /// `post`, `comment`, `user`, `community` or `report`.
+    pub target_type: String,
+    pub target_id: Option<Uuid>,
+    pub target_user: Option<AuthorRef>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Report {
+    pub id: Uuid,
+    /// `post` or `comment`.
+    pub target_type: String,
+    pub target_id: Uuid,
+    pub post_id: Uuid,
+    pub community: String,
+    pub reporter: Option<AuthorRef>,
+    pub reason: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolution_note: Option<String>,
+    /// Open reports on the same target.
+    pub open_reports_on_target: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommunityBan {
+    pub username: String,
+    pub reason: String,
+    /// `null`: permanent.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user as admins see them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AdminUser {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub role: Role,
+    pub email_verified: bool,
+    pub banned: bool,
+    pub banned_until: Option<DateTime<Utc>>,
+    pub ban_reason: Option<String>,
+    pub post_karma: i64,
+    pub comment_karma: i64,
+    pub created_at: DateTime<Utc>,
 }

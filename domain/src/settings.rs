@@ -75,6 +75,9 @@ pub struct Settings {
     pub json_body_limit_bytes: usize,
     /// Seconds an idle keep-alive or slow client may hold a connection.
     pub client_request_timeout_ms: u64,
+    /// With `FORUM_BOOTSTRAP_ADMIN_PASSWORD`: an admin account ensured at start.
+    pub bootstrap_admin_username: Option<String>,
+    pub bootstrap_admin_email: Option<String>,
 }
 
 impl Default for Settings {
@@ -104,6 +107,8 @@ impl Default for Settings {
             password_reset_ttl_minutes: 60,
             json_body_limit_bytes: 64 * 1024,
             client_request_timeout_ms: 5_000,
+            bootstrap_admin_username: None,
+            bootstrap_admin_email: None,
         }
     }
 }
@@ -115,6 +120,7 @@ pub struct Secrets {
     pub smtp_password: Option<SecretString>,
     pub openai_api_key: Option<SecretString>,
     pub anthropic_api_key: Option<SecretString>,
+    pub bootstrap_admin_password: Option<SecretString>,
 }
 
 /// Settings plus secrets: what a process is configured with.
@@ -125,6 +131,7 @@ pub struct Config {
     pub smtp_password: Option<SecretString>,
     pub openai_api_key: Option<SecretString>,
     pub anthropic_api_key: Option<SecretString>,
+    pub bootstrap_admin_password: Option<SecretString>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +195,7 @@ impl Config {
             smtp_password: secrets.smtp_password,
             openai_api_key: secrets.openai_api_key,
             anthropic_api_key: secrets.anthropic_api_key,
+            bootstrap_admin_password: secrets.bootstrap_admin_password,
         })
     }
 
@@ -204,6 +212,7 @@ impl Secrets {
             smtp_password: None,
             openai_api_key: None,
             anthropic_api_key: None,
+            bootstrap_admin_password: None,
         }
     }
 }

@@ -117,6 +117,7 @@ pub struct TestApp {
 pub struct TestAppBuilder {
     redis_url: Option<String>,
     replica: bool,
+    bootstrap_admin: Option<(String, String, String)>,
 }
 
 async fn clone_template(direct_url: &str, template: &str) -> anyhow::Result<String> {
@@ -134,6 +135,12 @@ async fn clone_template(direct_url: &str, template: &str) -> anyhow::Result<Stri
 impl TestAppBuilder {
     /// Gives the app a read pool on a separate database that never receives the app's writes,
     /// standing in for a replica that lags forever.
+    /// Sets the `FORUM_BOOTSTRAP_ADMIN_*` settings.
+    pub fn bootstrap_admin(mut self, username: &str, email: &str, password: &str) -> Self {
+        self.bootstrap_admin = Some((username.into(), email.into(), password.into()));
+        self
+    }
+
     pub fn lagging_replica(mut self) -> Self {
         self.replica = true;
         self
@@ -177,7 +184,14 @@ impl TestAppBuilder {
             log_level: "warn".into(),
             ..Settings::default()
         };
-        let config = Config::development(settings.clone())?;
+        let mut settings = settings;
+        let mut secrets = forum_domain::settings::Secrets::none();
+        if let Some((username, email, password)) = self.bootstrap_admin {
+            settings.bootstrap_admin_username = Some(username);
+            settings.bootstrap_admin_email = Some(email);
+            secrets.bootstrap_admin_password = Some(password.into());
+        }
+        let config = Config::new(settings.clone(), secrets)?;
         let app = Application::build(config.clone()).await?;
         let port = app.port();
         tokio::spawn(app.run_until_stopped());
@@ -361,6 +375,22 @@ impl TestApp {
         let status = res.status();
         let body: Value = res.json().await.unwrap_or(Value::Null);
         assert_eq!(status, StatusCode::CREATED, "register {username}: {body}");
+        session(username, &password, body)
+    }
+
+    /// An admin account (made the way `forum-api admin create` does), logged in.
+    pub async fn admin(&self, username: &str) -> Session {
+        let password = format!("pw-{username}-admin");
+        forum_api::startup::ensure_admin(
+            &self.db,
+            username,
+            &format!("{username}@example.com"),
+            &password,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("admin: {e}"));
+        let res = self.login(username, &password).await;
+        let body: Value = res.json().await.unwrap_or(Value::Null);
         session(username, &password, body)
     }
 

@@ -202,6 +202,11 @@ pub async fn login(
     );
     let matches = verify_on_blocking_pool(&state, body.password, phc).await?;
     match user {
+        Some(user) if matches && user.is_banned() => Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "banned",
+            "This account is banned.",
+        )),
         Some(user) if matches => Ok(web::Json(start_session(&state, user.into(), None).await?)),
         _ => Err(ApiError::new(
             actix_web::http::StatusCode::UNAUTHORIZED,

@@ -122,6 +122,7 @@ async fn create(
             "This post is locked.",
         ));
     }
+    crate::moderation::refuse_banned(state, post.community_id, user).await?;
     let text = validate_body(&body.body).map_err(|e| ApiError::validation(vec![e]))?;
     let parent = match body.parent_id {
         Some(id) => {
@@ -248,7 +249,11 @@ pub async fn thread(
         levels: usize::try_from(query.depth.unwrap_or(5).clamp(1, 11)).unwrap_or(5),
         replies: query.replies.unwrap_or(10).clamp(1, 100),
     };
-    Ok(web::Json(threads::page(&state, &q, user.0.as_ref()).await?))
+    let moderator =
+        crate::moderation::moderates(&state, post.community_id, user.0.as_ref()).await?;
+    Ok(web::Json(
+        threads::page(&state, &q, user.0.as_ref(), moderator).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -267,7 +272,12 @@ pub async fn get_comment(
 ) -> ApiResult<web::Json<CommentWithPath>> {
     let row = load(&state, *id).await?;
     let path = row.path.clone();
-    let mut comment = row.view(false);
+    let post = posts::get(&state.db, row.post_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such comment."))?;
+    let moderator =
+        crate::moderation::moderates(&state, post.community_id, user.0.as_ref()).await?;
+    let mut comment = row.view(moderator);
     if let Some(u) = &user.0 {
         let votes: HashMap<Uuid, i32> = comments::viewer_votes(&state.db, u.user_id, &[comment.id])
             .await?
@@ -363,6 +373,10 @@ pub async fn vote_comment(
             "Deleted or removed comments take no votes.",
         ));
     }
+    let post = posts::get(&state.db, row.post_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such post."))?;
+    crate::moderation::refuse_banned(&state, post.community_id, &user).await?;
     Ok(web::Json(
         comments::vote(&state.db, user.user_id, row.id, value).await?,
     ))

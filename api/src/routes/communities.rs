@@ -203,7 +203,7 @@ pub async fn get_community(
 }
 
 #[utoipa::path(
-    tag = "communities",
+    tag = "moderation",
     security(("bearer" = [])),
     params(("name" = String, Path)),
     request_body = UpdateCommunity,
@@ -253,7 +253,7 @@ pub async fn update_community(
         nsfw: body.nsfw,
         restricted: body.restricted,
     };
-    communities::update(&state.db, community.id, update).await?;
+    communities::update(&state.db, community.id, update, user.user_id).await?;
     state.wrote(&user).await;
     Ok(web::Json(
         load(&state, &community.name, Some(user.user_id))
@@ -324,7 +324,7 @@ pub async fn list_moderators(
 }
 
 #[utoipa::path(
-    tag = "communities",
+    tag = "moderation",
     security(("bearer" = [])),
     params(("name" = String, Path)),
     request_body = UsernameBody,
@@ -349,7 +349,7 @@ pub async fn add_moderator(
         ));
     }
     let target = user_id(&state, &body.username).await?;
-    if !communities::add_moderator(&state.db, community.id, target).await? {
+    if !communities::add_moderator(&state.db, community.id, target, user.user_id).await? {
         return Err(ApiError::conflict(
             "already_moderator",
             "That user is already a moderator.",
@@ -364,7 +364,7 @@ pub async fn add_moderator(
 }
 
 #[utoipa::path(
-    tag = "communities",
+    tag = "moderation",
     security(("bearer" = [])),
     params(("name" = String, Path), ("username" = String, Path)),
     responses(
@@ -388,7 +388,7 @@ pub async fn remove_moderator(
         ));
     }
     let target = user_id(&state, &username).await?;
-    if communities::remove_moderator(&state.db, community.id, target).await? {
+    if communities::remove_moderator(&state.db, community.id, target, user.user_id).await? {
         return Ok(HttpResponse::NoContent().finish());
     }
     let is_owner = communities::moderators(&state.db, community.id)
@@ -403,7 +403,7 @@ pub async fn remove_moderator(
 }
 
 #[utoipa::path(
-    tag = "communities",
+    tag = "moderation",
     security(("bearer" = [])),
     params(("name" = String, Path)),
     responses(
@@ -435,7 +435,7 @@ pub async fn list_approved(
 }
 
 #[utoipa::path(
-    tag = "communities",
+    tag = "moderation",
     security(("bearer" = [])),
     params(("name" = String, Path)),
     request_body = UsernameBody,
@@ -457,12 +457,12 @@ pub async fn approve_user(
         return Err(ApiError::forbidden("Only moderators can approve users."));
     }
     let target = user_id(&state, &body.username).await?;
-    communities::approve(&state.db, community.id, target).await?;
+    communities::approve(&state.db, community.id, target, user.user_id).await?;
     Ok(HttpResponse::Created().finish())
 }
 
 #[utoipa::path(
-    tag = "communities",
+    tag = "moderation",
     security(("bearer" = [])),
     params(("name" = String, Path), ("username" = String, Path)),
     responses(
@@ -483,6 +483,6 @@ pub async fn unapprove_user(
         return Err(ApiError::forbidden("Only moderators can unapprove users."));
     }
     let target = user_id(&state, &username).await?;
-    communities::unapprove(&state.db, community.id, target).await?;
+    communities::unapprove(&state.db, community.id, target, user.user_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,10 +4,12 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod admin;
 pub mod auth;
 pub mod comments;
 pub mod communities;
 pub mod me;
+pub mod moderation;
 pub mod posts;
 pub mod search;
 pub mod service;
@@ -58,7 +60,29 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(comments::update_comment)
             .service(comments::delete_comment)
             .service(comments::vote_comment)
-            .service(search::search),
+            .service(search::search)
+            .service(moderation::create_report)
+            .service(moderation::list_reports)
+            .service(moderation::resolve_report)
+            .service(moderation::remove_post)
+            .service(moderation::restore_post)
+            .service(moderation::lock_post)
+            .service(moderation::unlock_post)
+            .service(moderation::pin_post)
+            .service(moderation::unpin_post)
+            .service(moderation::remove_comment)
+            .service(moderation::restore_comment)
+            .service(moderation::ban_user)
+            .service(moderation::unban_user)
+            .service(moderation::list_bans)
+            .service(moderation::community_modlog)
+            .service(admin::list_users)
+            .service(admin::ban)
+            .service(admin::unban)
+            .service(admin::set_role)
+            .service(admin::remove_community)
+            .service(admin::restore_community)
+            .service(admin::modlog),
     )
     .service(service::live)
     .service(service::ready)

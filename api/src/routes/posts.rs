@@ -90,6 +90,7 @@ fn listing(query: &ListPosts, scope: Scope) -> ApiResult<Listing> {
         scope,
         after: None,
         limit: clamp_limit(query.limit),
+        include_removed: false,
     };
     if let Some(raw) = &query.cursor {
         listing.after = Some(Cursor::decode(raw, &listing.cursor_scope())?);
@@ -110,6 +111,7 @@ async fn create(
     body: &CreatePost,
 ) -> ApiResult<(StatusCode, serde_json::Value)> {
     let community = load(state, name, Some(user.user_id)).await?;
+    crate::moderation::refuse_banned(state, community.id, user).await?;
     if !community
         .standing(Some(user.role))
         .can_post(community.restricted)
@@ -218,6 +220,7 @@ pub async fn vote_post(
             "Deleted or removed posts take no votes.",
         ));
     }
+    crate::moderation::refuse_banned(&state, post.community_id, &user).await?;
     let result = posts::vote(&state.db, user.user_id, post.id, value).await?;
     listings::forget_post(&state, post.id).await;
     Ok(web::Json(result))
@@ -238,11 +241,19 @@ pub async fn list_posts(
     user: MaybeUser,
     query: web::Query<ListPosts>,
 ) -> ApiResult<web::Json<Page<Post>>> {
-    let scope = match &query.community {
-        Some(name) => Scope::Community(load(&state, name, None).await?.id),
-        None => Scope::All,
+    let (scope, moderator) = match &query.community {
+        Some(name) => {
+            let community = load(&state, name, user.id()).await?;
+            (
+                Scope::Community(community.id),
+                community.standing(user.role()).moderates(),
+            )
+        }
+        None => (Scope::All, false),
     };
-    let listing = listing(&query, scope)?;
+    let mut listing = listing(&query, scope)?;
+    // A community's moderators also see its removed posts (uncached; see listings).
+    listing.include_removed = moderator;
     Ok(web::Json(
         listings::post_page(&state, &listing, user.0.as_ref()).await?,
     ))

@@ -107,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
             scope,
             after: None,
             limit: 25,
+            include_removed: false,
         };
         // A cursor 2,000 rows down: the page a reader reaches after 80 pages.
         let rows = posts::list(

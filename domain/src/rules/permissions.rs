@@ -113,3 +113,50 @@ mod tests {
         assert!(!is_author(me, None));
     }
 }
+
+impl Standing {
+    pub fn is_admin(&self) -> bool {
+        self.site_role == Some(Role::Admin)
+    }
+}
+
+/// A ban is in force until it expires (`None`: never). Checked when used, so no job lifts bans.
+pub fn ban_in_force(
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    expires_at.is_none_or(|t| t > now)
+}
+
+/// Moderators may pin at most this many posts per community (as on Reddit).
+pub const MAX_PINS: i64 = 2;
+
+#[cfg(test)]
+mod ban_tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+
+    #[test]
+    fn bans_expire_by_comparison() {
+        let now = Utc::now();
+        assert!(ban_in_force(None, now));
+        assert!(ban_in_force(Some(now + Duration::seconds(1)), now));
+        assert!(!ban_in_force(Some(now), now));
+        assert!(!ban_in_force(Some(now - Duration::days(1)), now));
+    }
+
+    #[test]
+    fn admins_are_admins() {
+        let admin = Standing {
+            site_role: Some(Role::Admin),
+            ..Standing::default()
+        };
+        assert!(admin.is_admin() && admin.moderates());
+        let owner = Standing {
+            site_role: Some(Role::User),
+            moderator: Some(ModRole::Owner),
+            ..Standing::default()
+        };
+        assert!(!owner.is_admin() && owner.moderates());
+    }
+}

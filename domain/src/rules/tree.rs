@@ -114,6 +114,7 @@ mod tests {
                 reply_count: self.replies,
                 replies: Vec::new(),
                 more: None,
+                report_count: None,
             }
         }
     }

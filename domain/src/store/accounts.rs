@@ -117,3 +117,33 @@ pub async fn verify_email(db: &PgPool, token_hash: &[u8]) -> Result<bool, StoreE
     tx.commit().await?;
     Ok(true)
 }
+
+/// Makes sure an admin with this username exists: creates it (with this password hash) or, if
+/// the username is taken, gives that account the admin role. Returns the account and whether
+/// it was created.
+pub async fn ensure_admin(
+    db: &PgPool,
+    username: &str,
+    email: &str,
+    password_hash: &str,
+) -> Result<(UserRow, bool), StoreError> {
+    let mut tx = db.begin().await?;
+    let (row, created) = match users::find_by_username(&mut *tx, username).await? {
+        Some(row) => (row, false),
+        None => {
+            let new = NewUser {
+                id: Uuid::now_v7(),
+                username,
+                email,
+                password_hash,
+            };
+            (users::insert(&mut *tx, new).await?, true)
+        }
+    };
+    sqlx::query("UPDATE users SET role = 'admin', email_verified = true WHERE id = $1")
+        .bind(row.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((row, created))
+}

@@ -32,6 +32,9 @@ pub struct CommentRow {
     pub reply_count: i32,
     /// The value the page was ordered by (the cursor key).
     pub sort_key: f64,
+    /// Show removed text (the viewer moderates this community).
+    #[sqlx(skip)]
+    pub reveal: bool,
 }
 
 impl CommentRow {
@@ -69,6 +72,7 @@ impl CommentRow {
             reply_count: self.reply_count.into(),
             replies: Vec::new(),
             more: None,
+            report_count: None,
         }
     }
 }
@@ -84,7 +88,8 @@ impl Node for CommentRow {
         self.reply_count.into()
     }
     fn into_comment(self) -> Comment {
-        self.view(false)
+        let reveal = self.reveal;
+        self.view(reveal)
     }
 }
 

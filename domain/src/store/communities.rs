@@ -231,10 +231,12 @@ pub struct CommunityUpdate {
 }
 
 pub async fn update(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     id: Uuid,
     u: CommunityUpdate,
+    actor: Uuid,
 ) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE communities SET title = COALESCE($2, title), description = COALESCE($3, description),
             rules = COALESCE($4, rules), nsfw = COALESCE($5, nsfw), restricted = COALESCE($6, restricted),
@@ -247,9 +249,44 @@ pub async fn update(
     .bind(u.rules.map(Json))
     .bind(u.nsfw)
     .bind(u.restricted)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    log_action(
+        &mut tx,
+        id,
+        actor,
+        "edit_community",
+        "community",
+        Some(id),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
+}
+
+async fn log_action(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    community_id: Uuid,
+    actor: Uuid,
+    action: &str,
+    target_type: &str,
+    target_id: Option<Uuid>,
+    target_user_id: Option<Uuid>,
+) -> Result<(), StoreError> {
+    super::moderation::log(
+        &mut **tx,
+        &super::moderation::LogEntry {
+            community_id: Some(community_id),
+            actor_id: actor,
+            action,
+            target_type,
+            target_id,
+            target_user_id,
+            reason: None,
+        },
+    )
+    .await
 }
 
 /// Joins (idempotent); the member count moves only when membership changed.
@@ -317,64 +354,106 @@ pub async fn moderators(
 
 /// Adds a moderator; `false` when they already were one.
 pub async fn add_moderator(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     community_id: Uuid,
     user_id: Uuid,
+    actor: Uuid,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO community_moderators (community_id, user_id, role) VALUES ($1, $2, 'moderator')
-         ON CONFLICT DO NOTHING",
+    change_membership(
+        db,
+        "INSERT INTO community_moderators (community_id, user_id, role) VALUES ($1, $2, 'moderator') ON CONFLICT DO NOTHING",
+        community_id,
+        user_id,
+        actor,
+        "add_moderator",
     )
-    .bind(community_id)
-    .bind(user_id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
 }
 
 /// Removes a (non-owner) moderator; `false` when there was none to remove.
 pub async fn remove_moderator(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     community_id: Uuid,
     user_id: Uuid,
+    actor: Uuid,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    change_membership(
+        db,
         "DELETE FROM community_moderators WHERE community_id = $1 AND user_id = $2 AND role <> 'owner'",
+        community_id,
+        user_id,
+        actor,
+        "remove_moderator",
     )
-    .bind(community_id)
-    .bind(user_id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
 }
 
 pub async fn approve(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     community_id: Uuid,
     user_id: Uuid,
+    actor: Uuid,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    change_membership(
+        db,
         "INSERT INTO community_approved (community_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        community_id,
+        user_id,
+        actor,
+        "approve_user",
     )
-    .bind(community_id)
-    .bind(user_id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
 }
 
 pub async fn unapprove(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     community_id: Uuid,
     user_id: Uuid,
+    actor: Uuid,
 ) -> Result<bool, StoreError> {
-    let done =
-        sqlx::query("DELETE FROM community_approved WHERE community_id = $1 AND user_id = $2")
-            .bind(community_id)
-            .bind(user_id)
-            .execute(db)
-            .await?;
-    Ok(done.rows_affected() == 1)
+    change_membership(
+        db,
+        "DELETE FROM community_approved WHERE community_id = $1 AND user_id = $2",
+        community_id,
+        user_id,
+        actor,
+        "unapprove_user",
+    )
+    .await
+}
+
+/// Runs one change to a community's moderator or approved list and, if it changed anything,
+/// logs it in the same transaction.
+async fn change_membership(
+    db: &PgPool,
+    sql: &'static str,
+    community_id: Uuid,
+    user_id: Uuid,
+    actor: Uuid,
+    action: &str,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let changed = sqlx::query(sql)
+        .bind(community_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if changed {
+        log_action(
+            &mut tx,
+            community_id,
+            actor,
+            action,
+            "user",
+            Some(user_id),
+            Some(user_id),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
 }
 
 pub async fn approved(

@@ -78,6 +78,7 @@ impl PostRow {
             removed,
             deleted,
             images: Vec::new(),
+            report_count: None,
         }
     }
 }
@@ -99,6 +100,7 @@ macro_rules! post_select {
 /// Posts that listings show: not deleted, not removed, in a live community.
 const VISIBLE: &str =
     " WHERE p.deleted_at IS NULL AND p.removed_at IS NULL AND c.removed_at IS NULL";
+const VISIBLE_TO_MODERATORS: &str = " WHERE p.deleted_at IS NULL AND c.removed_at IS NULL";
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<PostRow>, StoreError> {
     Ok(sqlx::query_as(concat!(
@@ -245,6 +247,8 @@ pub struct Listing {
     pub scope: Scope,
     pub after: Option<Cursor>,
     pub limit: i64,
+    /// Moderators' view of their community: removed posts are listed too.
+    pub include_removed: bool,
 }
 
 impl Listing {
@@ -314,7 +318,11 @@ fn build_listing(listing: &Listing, prefix: &str) -> QueryBuilder<Postgres> {
         Sort::Controversial => post_select!("p.controversy"),
         Sort::Rising => "",
     });
-    qb.push(VISIBLE);
+    qb.push(if listing.include_removed {
+        VISIBLE_TO_MODERATORS
+    } else {
+        VISIBLE
+    });
     match listing.scope {
         Scope::All => {}
         Scope::Community(id) => {
@@ -402,7 +410,11 @@ fn rising_query(
     );
     qb.push_bind(reference);
     qb.push(" - p.created_at))::float8 / 3600.0 + 2, 1.5))::float8 AS rising_key FROM posts p");
-    qb.push(" WHERE p.deleted_at IS NULL AND p.removed_at IS NULL");
+    qb.push(if listing.include_removed {
+        " WHERE p.deleted_at IS NULL"
+    } else {
+        " WHERE p.deleted_at IS NULL AND p.removed_at IS NULL"
+    });
     qb.push(" AND p.community_id NOT IN (SELECT id FROM communities WHERE removed_at IS NOT NULL)");
     match listing.scope {
         Scope::All => {}

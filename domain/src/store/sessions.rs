@@ -119,7 +119,8 @@ pub async fn revoke_all_for_user(
 }
 
 /// The role of the user behind a live session, or `None` when the session was revoked.
-/// Checked on every authenticated request, so logout and bans take effect at once.
+/// Checked on every authenticated request, so logout and bans take effect at once (a banned
+/// user's sessions are revoked too; this also covers tokens minted in between).
 pub async fn active_role(
     db: impl PgExecutor<'_>,
     session_id: Uuid,
@@ -127,7 +128,8 @@ pub async fn active_role(
 ) -> Result<Option<String>, StoreError> {
     let row: Option<(String,)> = sqlx::query_as(
         "SELECT u.role FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL",
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL
+           AND (u.banned_at IS NULL OR u.banned_until <= now())",
     )
     .bind(session_id)
     .bind(user_id)

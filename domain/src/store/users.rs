@@ -19,13 +19,23 @@ pub struct UserRow {
     pub post_karma: i64,
     pub comment_karma: i64,
     pub created_at: DateTime<Utc>,
+    pub banned_at: Option<DateTime<Utc>>,
+    pub banned_until: Option<DateTime<Utc>>,
+}
+
+impl UserRow {
+    /// Site-banned right now (expired bans do not count).
+    pub fn is_banned(&self) -> bool {
+        self.banned_at.is_some()
+            && crate::rules::permissions::ban_in_force(self.banned_until, Utc::now())
+    }
 }
 
 /// The columns of `UserRow`, as a literal so queries stay `&'static str` (sqlx 0.9 insists).
 macro_rules! user_columns {
     () => {
         "id, username, email, password_hash, email_verified, role, display_name, bio, \
-         avatar_url, email_notifications, post_karma, comment_karma, created_at"
+         avatar_url, email_notifications, post_karma, comment_karma, created_at, banned_at, banned_until"
     };
 }
 

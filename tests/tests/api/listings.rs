@@ -253,6 +253,7 @@ async fn listing_queries_are_index_scans_not_table_sorts() {
                     scope,
                     after,
                     limit: 25,
+                    include_removed: false,
                 };
                 let mut qb = posts::explain_listing(&listing);
                 let (plan,): (Value,) = qb.build_query_as().fetch_one(&app.db).await.unwrap();

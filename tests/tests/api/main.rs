@@ -6,6 +6,7 @@ mod communities;
 mod errors;
 mod idempotency;
 mod listings;
+mod moderation;
 mod openapi;
 mod posts;
 mod service;

@@ -1,0 +1,279 @@
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use chrono::{DateTime, Utc};
+use forum_domain::model::{AdminUser, ModlogEntry, Page, Role};
+use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
+use forum_domain::rules::validation;
+use forum_domain::store::{moderation, users};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::moderation::require_admin;
+use crate::routes::me::PageQuery;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsersQuery {
+    /// Username or email prefix.
+    pub q: Option<String>,
+    pub role: Option<Role>,
+    /// Only banned (`true`) or only not banned (`false`) users.
+    pub banned: Option<bool>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SiteBan {
+    /// 1-1000 characters.
+    pub reason: String,
+    /// When the ban ends; omit for a permanent ban.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+pub struct OptionalReason {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RoleBody {
+    pub role: Role,
+}
+
+async fn target(state: &AppState, username: &str) -> ApiResult<users::UserRow> {
+    users::find_by_username(&state.db, username)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such user."))
+}
+
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(UsersQuery),
+    responses(
+        (status = 200, description = "Users, newest first", body = Page<AdminUser>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<UsersQuery>,
+) -> ApiResult<web::Json<Page<AdminUser>>> {
+    const SCOPE: &str = "admin_users";
+    require_admin(&user)?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, SCOPE))
+        .transpose()?;
+    let limit = clamp_limit(query.limit);
+    let rows = moderation::users(
+        &state.db,
+        query.q.as_deref(),
+        query.role,
+        query.banned,
+        after.as_ref(),
+        limit,
+    )
+    .await?;
+    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
+        scope: SCOPE.into(),
+        key: None,
+        id: r.id,
+        at: None,
+    });
+    Ok(web::Json(Page { items, next_cursor }))
+}
+
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("username" = String, Path)),
+    request_body = SiteBan,
+    responses(
+        (status = 204, description = "Banned: cannot log in; every session ended, existing tokens refused"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or banning yourself", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/users/{username}/ban")]
+pub async fn ban(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    username: web::Path<String>,
+    body: web::Json<SiteBan>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&user)?;
+    let why = validation::required_text("reason", &body.reason, 1, 1000)
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    if body.expires_at.is_some_and(|t| t <= Utc::now()) {
+        return Err(ApiError::field("expires_at", "must be in the future"));
+    }
+    let target = target(&state, &username).await?;
+    if target.id == user.user_id {
+        return Err(ApiError::field("username", "you cannot ban yourself"));
+    }
+    moderation::site_ban(&state.db, target.id, &why, body.expires_at, user.user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("username" = String, Path)),
+    request_body(content = Option<OptionalReason>, description = "Optional reason for the modlog"),
+    responses(
+        (status = 204, description = "Unbanned"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/users/{username}/unban")]
+pub async fn unban(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    username: web::Path<String>,
+    body: Option<web::Json<OptionalReason>>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&user)?;
+    let target = target(&state, &username).await?;
+    let why = body.and_then(|b| b.into_inner().reason);
+    moderation::site_unban(&state.db, target.id, user.user_id, why.as_deref()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("username" = String, Path)),
+    request_body = RoleBody,
+    responses(
+        (status = 204, description = "Role changed (takes effect on the user's next request)"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid role, or demoting yourself", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/admin/users/{username}/role")]
+pub async fn set_role(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    username: web::Path<String>,
+    body: web::Json<RoleBody>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&user)?;
+    let target = target(&state, &username).await?;
+    if target.id == user.user_id && body.role != Role::Admin {
+        return Err(ApiError::field("role", "you cannot demote yourself"));
+    }
+    moderation::set_role(&state.db, target.id, body.role, user.user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("name" = String, Path)),
+    request_body(content = Option<OptionalReason>, description = "Reason for the modlog"),
+    responses(
+        (status = 204, description = "Removed (soft, restorable): the community and its posts disappear"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/admin/communities/{name}")]
+pub async fn remove_community(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    name: web::Path<String>,
+    body: Option<web::Json<OptionalReason>>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&user)?;
+    let (id, _) = moderation::community_any(&state.db, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such community."))?;
+    let why = body.and_then(|b| b.into_inner().reason);
+    moderation::community_removal(&state.db, id, true, user.user_id, why.as_deref()).await?;
+    state
+        .cache
+        .invalidate(&state.metrics, &crate::cache::post_scopes(id), &[])
+        .await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("name" = String, Path)),
+    request_body(content = Option<OptionalReason>, description = "Reason for the modlog"),
+    responses(
+        (status = 204, description = "Restored"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/communities/{name}/restore")]
+pub async fn restore_community(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    name: web::Path<String>,
+    body: Option<web::Json<OptionalReason>>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&user)?;
+    let (id, _) = moderation::community_any(&state.db, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such community."))?;
+    let why = body.and_then(|b| b.into_inner().reason);
+    moderation::community_removal(&state.db, id, false, user.user_id, why.as_deref()).await?;
+    state
+        .cache
+        .invalidate(&state.metrics, &crate::cache::post_scopes(id), &[])
+        .await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Every moderator and admin action, site-wide, newest first", body = Page<ModlogEntry>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/modlog")]
+pub async fn modlog(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<ModlogEntry>>> {
+    const SCOPE: &str = "admin_modlog";
+    require_admin(&user)?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, SCOPE))
+        .transpose()?;
+    let limit = clamp_limit(query.limit);
+    let rows = moderation::modlog(&state.db, None, after.as_ref(), limit).await?;
+    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
+        scope: SCOPE.into(),
+        key: None,
+        id: r.id,
+        at: None,
+    });
+    Ok(web::Json(Page { items, next_cursor }))
+}

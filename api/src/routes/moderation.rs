@@ -1,0 +1,552 @@
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use forum_domain::model::{CommunityBan, ModlogEntry, Page, Report};
+use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
+use forum_domain::rules::validation;
+use forum_domain::store::moderation::{self, ActionOutcome, NewReport, PostAction};
+use forum_domain::store::{comments, posts, users};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::{AuthUser, MaybeUser};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::moderation::require_moderator;
+use crate::routes::communities::load;
+use crate::routes::me::PageQuery;
+use crate::state::AppState;
+use crate::{idempotency, listings};
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+pub struct ReasonBody {
+    /// Shown in the modlog.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResolveBody {
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct CreateReport {
+    /// `post` or `comment`.
+    pub target_type: String,
+    pub target_id: Uuid,
+    /// 1-1000 characters.
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BanBody {
+    pub username: String,
+    /// 1-1000 characters.
+    pub reason: String,
+    /// When the ban ends; omit for a permanent ban.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+fn reason(raw: Option<&str>) -> ApiResult<Option<String>> {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => Ok(Some(
+            validation::required_text("reason", r, 1, 1000)
+                .map_err(|e| ApiError::validation(vec![e]))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+async fn post_action(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+    action: PostAction,
+    why: Option<&str>,
+) -> ApiResult<HttpResponse> {
+    let post = posts::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such post."))?;
+    require_moderator(state, post.community_id, user).await?;
+    let why = reason(why)?;
+    match moderation::post_action(
+        &state.db,
+        post.id,
+        post.community_id,
+        post.author_id,
+        action,
+        user.user_id,
+        why.as_deref(),
+    )
+    .await?
+    {
+        ActionOutcome::Done => {
+            listings::invalidate_post(state, post.community_id, post.id).await;
+            Ok(HttpResponse::NoContent().finish())
+        }
+        ActionOutcome::TooManyPins => Err(ApiError::conflict(
+            "too_many_pins",
+            "A community can pin at most 2 posts; unpin one first.",
+        )),
+    }
+}
+
+macro_rules! post_action_route {
+    ($name:ident, $path:literal, $action:expr, $what:literal) => {
+        #[utoipa::path(
+            tag = "moderation",
+            security(("bearer" = [])),
+            params(("id" = Uuid, Path, description = "Post id")),
+            request_body(content = Option<ReasonBody>, description = "Optional reason for the modlog"),
+            responses(
+                (status = 204, description = $what),
+                (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "Not a moderator of the post's community", body = Problem, content_type = "application/problem+json"),
+                (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "Pinning a third post", body = Problem, content_type = "application/problem+json"),
+            )
+        )]
+        #[post($path)]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            user: AuthUser,
+            id: web::Path<Uuid>,
+            body: Option<web::Json<ReasonBody>>,
+        ) -> ApiResult<HttpResponse> {
+            let why = body.and_then(|b| b.into_inner().reason);
+            post_action(&state, &user, *id, $action, why.as_deref()).await
+        }
+    };
+}
+
+post_action_route!(
+    remove_post,
+    "/mod/posts/{id}/remove",
+    PostAction::Remove,
+    "Removed: hidden from listings, `[removed]` to non-moderators"
+);
+post_action_route!(
+    restore_post,
+    "/mod/posts/{id}/restore",
+    PostAction::Restore,
+    "Restored"
+);
+post_action_route!(
+    lock_post,
+    "/mod/posts/{id}/lock",
+    PostAction::Lock,
+    "Locked: no new comments"
+);
+post_action_route!(
+    unlock_post,
+    "/mod/posts/{id}/unlock",
+    PostAction::Unlock,
+    "Unlocked"
+);
+post_action_route!(
+    pin_post,
+    "/mod/posts/{id}/pin",
+    PostAction::Pin,
+    "Pinned to the top of the community's hot listing"
+);
+post_action_route!(
+    unpin_post,
+    "/mod/posts/{id}/unpin",
+    PostAction::Unpin,
+    "Unpinned"
+);
+
+async fn comment_action(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+    removed: bool,
+    why: Option<&str>,
+) -> ApiResult<HttpResponse> {
+    let comment = comments::get(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such comment."))?;
+    let post = posts::get(&state.db, comment.post_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such post."))?;
+    require_moderator(state, post.community_id, user).await?;
+    let why = reason(why)?;
+    moderation::comment_action(
+        &state.db,
+        comment.id,
+        post.community_id,
+        comment.author_id,
+        removed,
+        user.user_id,
+        why.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Comment id")),
+    request_body(content = Option<ReasonBody>, description = "Optional reason for the modlog"),
+    responses(
+        (status = 204, description = "Removed: `[removed]` to non-moderators, replies stay"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a moderator of the community", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such comment", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/mod/comments/{id}/remove")]
+pub async fn remove_comment(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<ReasonBody>>,
+) -> ApiResult<HttpResponse> {
+    let why = body.and_then(|b| b.into_inner().reason);
+    comment_action(&state, &user, *id, true, why.as_deref()).await
+}
+
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Comment id")),
+    request_body(content = Option<ReasonBody>, description = "Optional reason for the modlog"),
+    responses(
+        (status = 204, description = "Restored"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a moderator of the community", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such comment", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/mod/comments/{id}/restore")]
+pub async fn restore_comment(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<ReasonBody>>,
+) -> ApiResult<HttpResponse> {
+    let why = body.and_then(|b| b.into_inner().reason);
+    comment_action(&state, &user, *id, false, why.as_deref()).await
+}
+
+async fn file_report(
+    state: &AppState,
+    user: &AuthUser,
+    body: &CreateReport,
+) -> ApiResult<(StatusCode, serde_json::Value)> {
+    let why = validation::required_text("reason", &body.reason, 1, 1000)
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    let (post_id, target_type) = match body.target_type.as_str() {
+        "post" => (body.target_id, "post"),
+        "comment" => {
+            let c = comments::get(&state.db, body.target_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("No such comment."))?;
+            (c.post_id, "comment")
+        }
+        _ => return Err(ApiError::field("target_type", "must be post or comment")),
+    };
+    let post = posts::get(&state.db, post_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such post."))?;
+    let new = NewReport {
+        reporter_id: user.user_id,
+        community_id: post.community_id,
+        target_type,
+        target_id: body.target_id,
+        post_id,
+        reason: &why,
+    };
+    let id = moderation::report(&state.db, new).await?.ok_or_else(|| {
+        ApiError::conflict(
+            "already_reported",
+            "You already have an open report on this.",
+        )
+    })?;
+    let (report, _) = moderation::get_report(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("report vanished")))?;
+    let mut json = serde_json::to_value(report).map_err(ApiError::internal)?;
+    // Reporters do not see others' report counts.
+    if let Some(o) = json.as_object_mut() {
+        o.remove("open_reports_on_target");
+    }
+    Ok((StatusCode::CREATED, json))
+}
+
+#[utoipa::path(
+    tag = "reports",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 characters; repeats replay the first response")),
+    request_body = CreateReport,
+    responses(
+        (status = 201, description = "Reported", body = Report),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post or comment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "You already have an open report on this", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reports")]
+pub async fn create_report(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    body: web::Json<CreateReport>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    idempotency::run(&state, &user, &req, &body, || {
+        file_report(&state, &user, &body)
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportStatus {
+    Open,
+    Resolved,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportsQuery {
+    /// `open` (default) or `resolved`.
+    pub status: Option<ReportStatus>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    params(("name" = String, Path), ReportsQuery),
+    responses(
+        (status = 200, description = "The community's reports, newest first", body = Page<Report>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/communities/{name}/reports")]
+pub async fn list_reports(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    name: web::Path<String>,
+    query: web::Query<ReportsQuery>,
+) -> ApiResult<web::Json<Page<Report>>> {
+    let community = load(&state, &name, Some(user.user_id)).await?;
+    require_moderator(&state, community.id, &user).await?;
+    let status = match query.status.unwrap_or(ReportStatus::Open) {
+        ReportStatus::Open => "open",
+        ReportStatus::Resolved => "resolved",
+    };
+    let scope = format!("reports:{status}");
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, &scope))
+        .transpose()?;
+    let limit = clamp_limit(query.limit);
+    let rows = moderation::reports(&state.db, community.id, status, after.as_ref(), limit).await?;
+    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
+        scope: scope.clone(),
+        key: None,
+        id: r.id,
+        at: None,
+    });
+    Ok(web::Json(Page { items, next_cursor }))
+}
+
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Report id")),
+    request_body(content = Option<ResolveBody>, description = "Optional note"),
+    responses(
+        (status = 204, description = "Resolved (resolving twice is fine)"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a moderator of the report's community", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/mod/reports/{id}/resolve")]
+pub async fn resolve_report(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<ResolveBody>>,
+) -> ApiResult<HttpResponse> {
+    let (report, community_id) = moderation::get_report(&state.db, *id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such report."))?;
+    require_moderator(&state, community_id, &user).await?;
+    let note = reason(body.and_then(|b| b.into_inner().note).as_deref())?;
+    moderation::resolve_report(
+        &state.db,
+        report.id,
+        community_id,
+        user.user_id,
+        note.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    params(("name" = String, Path)),
+    request_body = BanBody,
+    responses(
+        (status = 201, description = "Banned: 403 on posting, commenting and voting here until `expires_at`", body = CommunityBan),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community or user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (a moderator cannot be banned)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/communities/{name}/bans")]
+pub async fn ban_user(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    name: web::Path<String>,
+    body: web::Json<BanBody>,
+) -> ApiResult<HttpResponse> {
+    let community = load(&state, &name, Some(user.user_id)).await?;
+    require_moderator(&state, community.id, &user).await?;
+    let why = validation::required_text("reason", &body.reason, 1, 1000)
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    if body.expires_at.is_some_and(|t| t <= Utc::now()) {
+        return Err(ApiError::field("expires_at", "must be in the future"));
+    }
+    let target = users::find_by_username(&state.db, &body.username)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such user."))?;
+    let target_standing =
+        forum_domain::store::communities::by_id(&state.db, community.id, Some(target.id))
+            .await?
+            .map(|c| c.standing(Some(forum_domain::model::Role::from_db(&target.role))));
+    if target_standing.is_some_and(|s| s.moderates()) {
+        return Err(ApiError::field(
+            "username",
+            "moderators and admins cannot be banned here",
+        ));
+    }
+    moderation::ban(
+        &state.db,
+        community.id,
+        target.id,
+        &why,
+        body.expires_at,
+        user.user_id,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(CommunityBan {
+        username: target.username,
+        reason: why,
+        expires_at: body.expires_at,
+        created_at: Utc::now(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    params(("name" = String, Path), ("username" = String, Path)),
+    responses(
+        (status = 204, description = "Not banned (unbanning twice is fine)"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community or user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/communities/{name}/bans/{username}")]
+pub async fn unban_user(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (name, username) = path.into_inner();
+    let community = load(&state, &name, Some(user.user_id)).await?;
+    require_moderator(&state, community.id, &user).await?;
+    let target = users::find_by_username(&state.db, &username)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such user."))?;
+    moderation::unban(&state.db, community.id, target.id, user.user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "moderation",
+    security(("bearer" = [])),
+    params(("name" = String, Path), PageQuery),
+    responses(
+        (status = 200, description = "Bans in force", body = Page<CommunityBan>),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/communities/{name}/bans")]
+pub async fn list_bans(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    name: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<CommunityBan>>> {
+    const SCOPE: &str = "bans";
+    let community = load(&state, &name, Some(user.user_id)).await?;
+    require_moderator(&state, community.id, &user).await?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, SCOPE))
+        .transpose()?;
+    let limit = clamp_limit(query.limit);
+    let rows = moderation::bans(&state.db, community.id, after.as_ref(), limit).await?;
+    let (rows, next_cursor) = finish_page(rows, limit, |(_, id)| Cursor {
+        scope: SCOPE.into(),
+        key: None,
+        id: *id,
+        at: None,
+    });
+    Ok(web::Json(Page {
+        items: rows.into_iter().map(|(b, _)| b).collect(),
+        next_cursor,
+    }))
+}
+
+#[utoipa::path(
+    tag = "communities",
+    params(("name" = String, Path), PageQuery),
+    responses(
+        (status = 200, description = "Every moderator action in this community, newest first (public)", body = Page<ModlogEntry>),
+        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/communities/{name}/modlog")]
+pub async fn community_modlog(
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    name: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<Page<ModlogEntry>>> {
+    const SCOPE: &str = "modlog";
+    let community = load(&state, &name, user.id()).await?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, SCOPE))
+        .transpose()?;
+    let limit = clamp_limit(query.limit);
+    let rows = moderation::modlog(&state.db, Some(community.id), after.as_ref(), limit).await?;
+    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
+        scope: SCOPE.into(),
+        key: None,
+        id: r.id,
+        at: None,
+    });
+    Ok(web::Json(Page { items, next_cursor }))
+}
