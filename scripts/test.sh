@@ -10,6 +10,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ensure_rust
 stack_up
 
+# schemathesis (PyPI) for the API fuzzing test, in a virtualenv cached outside the clone.
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/forum/venv"
+if [[ ! -x "$venv/bin/schemathesis" ]]; then
+	echo "== installing schemathesis into $venv"
+	if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+		_stack_apt_install python3-venv python3-pip
+	fi
+	python3 -m venv "$venv"
+	"$venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
+fi
+export FORUM_SCHEMATHESIS="$venv/bin/schemathesis"
+
 started=$(date +%s)
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

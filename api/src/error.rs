@@ -181,8 +181,23 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// A database we cannot reach is a 503 (retry later), anything else a 500.
+/// A database we cannot reach is a 503 (retry later); text Postgres cannot store (a NUL byte
+/// in a path or query parameter) is the client's 400; anything else a 500.
 fn db_error(e: sqlx::Error) -> ApiError {
+    if let sqlx::Error::Database(db) = &e
+        && matches!(db.code().as_deref(), Some("22021" | "22P05"))
+    {
+        return ApiError::bad_request(
+            "invalid_text",
+            "The request contains characters that cannot be stored (such as NUL).",
+        );
+    }
+    if let sqlx::Error::Database(db) = &e
+        && db.code().as_deref() == Some("57014")
+    {
+        tracing::warn!(error = %e, "statement timed out");
+        return ApiError::unavailable("The request took too long; try again shortly.");
+    }
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             tracing::warn!(error = %e, "database unavailable");

@@ -6,6 +6,9 @@ use forum_domain::rules::validation::FieldError;
 
 use crate::error::ApiError;
 
+/// JSON limit of the routes that carry a post body.
+pub const POST_JSON_LIMIT: usize = 256 * 1024;
+
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::limits::Bucket;
 use crate::state::AppState;
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
@@ -34,18 +35,25 @@ fn key(req: &HttpRequest) -> ApiResult<Option<String>> {
 }
 
 /// Runs `create` at most once per user and key; `body` identifies the request's content.
+/// `quota` is spent only by requests that really create (a replay is free).
 pub async fn run<F, Fut>(
     state: &AppState,
     user: &AuthUser,
     req: &HttpRequest,
     body: &impl Serialize,
+    quota: Bucket,
     create: F,
 ) -> ApiResult<HttpResponse>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ApiResult<(StatusCode, serde_json::Value)>>,
 {
+    let subject = user.user_id.to_string();
     let Some(key) = key(req)? else {
+        state
+            .limits
+            .check(&state.metrics, req, quota, &subject)
+            .await?;
         let (status, json) = create().await?;
         return Ok(HttpResponse::build(status).json(json));
     };
@@ -56,7 +64,15 @@ where
     let hash = hasher.finalize().to_vec();
 
     match idempotency::claim(&state.db, user.user_id, &key, &hash).await? {
-        Claim::Claimed => match create().await {
+        Claim::Claimed => match async {
+            state
+                .limits
+                .check(&state.metrics, req, quota, &subject)
+                .await?;
+            create().await
+        }
+        .await
+        {
             Ok((status, json)) => {
                 idempotency::complete(&state.db, user.user_id, &key, status.as_u16(), &json)
                     .await?;

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod limits;
 pub mod listings;
 pub mod metrics;
 pub mod middleware;

@@ -12,6 +12,7 @@ pub struct Metrics {
     db_pool: IntGaugeVec,
     cache: IntCounterVec,
     redis_errors: IntCounterVec,
+    rate_limits: IntCounterVec,
 }
 
 impl Metrics {
@@ -52,6 +53,14 @@ impl Metrics {
             ),
             &["op"],
         )?;
+        let rate_limits = IntCounterVec::new(
+            Opts::new(
+                "rate_limit_decisions_total",
+                "Rate-limit decisions by bucket and outcome",
+            ),
+            &["bucket", "outcome"],
+        )?;
+        registry.register(Box::new(rate_limits.clone()))?;
         registry.register(Box::new(cache.clone()))?;
         registry.register(Box::new(redis_errors.clone()))?;
         registry.register(Box::new(requests.clone()))?;
@@ -64,6 +73,7 @@ impl Metrics {
             db_pool,
             cache,
             redis_errors,
+            rate_limits,
         })
     }
 
@@ -76,6 +86,11 @@ impl Metrics {
 
     pub fn cache(&self, cache: &str, result: &str) {
         self.cache.with_label_values(&[cache, result]).inc();
+    }
+
+    pub fn rate_limited(&self, bucket: &str, allowed: bool) {
+        let outcome = if allowed { "allowed" } else { "limited" };
+        self.rate_limits.with_label_values(&[bucket, outcome]).inc();
     }
 
     pub fn redis_error(&self, op: &str) {

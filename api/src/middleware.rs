@@ -28,10 +28,10 @@ fn request_id(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| Uuid::now_v7().to_string())
 }
 
-pub async fn observe(
+pub async fn observe<B: MessageBody + 'static>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    next: Next<B>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<B>>, Error> {
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
@@ -39,7 +39,11 @@ pub async fn observe(
     let span =
         tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
     let started = Instant::now();
-    let result = next.call(req).instrument(span.clone()).await;
+    let result = next
+        .call(req)
+        .instrument(span.clone())
+        .await
+        .map(ServiceResponse::map_into_left_body);
     let elapsed = started.elapsed();
     let (status, route) = match &result {
         Ok(res) => (
@@ -65,4 +69,108 @@ pub async fn observe(
         }
         res
     })
+}
+
+/// Longest path and query string accepted (414 beyond).
+pub const MAX_PATH: usize = 2_048;
+pub const MAX_QUERY: usize = 8_192;
+
+const CSP_API: &str = "default-src 'none'; frame-ancestors 'none'";
+/// The docs page loads Scalar from its CDN and reads `/openapi.json`.
+const CSP_DOCS: &str = "default-src 'none'; script-src https://cdn.jsdelivr.net; \
+    style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; \
+    font-src https://cdn.jsdelivr.net https://fonts.gstatic.com data:; img-src 'self' data: https:; \
+    connect-src 'self'; frame-ancestors 'none'";
+const CSP_MEDIA: &str = "default-src 'none'; img-src 'self'; sandbox";
+
+/// Total size of request headers accepted (431 beyond; actix itself stops at 128 KiB).
+pub const MAX_HEADERS_BYTES: usize = 16 * 1024;
+
+/// Security headers on every response, and the URI and header size limits.
+pub async fn security_headers<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<B>>, Error> {
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len())
+        .sum();
+    let refusal = if req.path().len() > MAX_PATH || req.query_string().len() > MAX_QUERY {
+        Some(crate::error::ApiError::new(
+            actix_web::http::StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("Paths are limited to {MAX_PATH} bytes and query strings to {MAX_QUERY}."),
+        ))
+    } else if header_bytes > MAX_HEADERS_BYTES {
+        Some(crate::error::ApiError::new(
+            actix_web::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("Request headers are limited to {MAX_HEADERS_BYTES} bytes in all."),
+        ))
+    } else {
+        None
+    };
+    if let Some(err) = refusal {
+        let (http_req, _) = req.into_parts();
+        let res = actix_web::ResponseError::error_response(&err).map_into_right_body();
+        return Ok(ServiceResponse::new(http_req, res));
+    }
+    let csp = if req.path() == "/docs" {
+        CSP_DOCS
+    } else if req.path().starts_with("/media/") {
+        CSP_MEDIA
+    } else {
+        CSP_API
+    };
+    let mut res = next.call(req).await?;
+    let h = res.headers_mut();
+    h.insert(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        HeaderName::from_static("referrer-policy"),
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        HeaderName::from_static("x-frame-options"),
+        HeaderValue::from_static("DENY"),
+    );
+    h.insert(
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static(csp),
+    );
+    h.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    Ok(res.map_into_left_body())
+}
+
+/// CORS for the configured frontend origins (comma-separated `FORUM_CORS_ORIGINS`).
+pub fn cors(origins: &str) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "x-request-id",
+        ])
+        .expose_headers([
+            "ratelimit",
+            "ratelimit-policy",
+            "retry-after",
+            "x-request-id",
+            "idempotent-replayed",
+        ])
+        .max_age(3600)
+        // An unknown origin simply gets no CORS headers (the browser then refuses); erroring
+        // here would answer with a plain-text body outside our problem+json convention.
+        .block_on_origin_mismatch(false);
+    for origin in origins.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }

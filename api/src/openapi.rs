@@ -54,6 +54,70 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Documents the problem responses every operation can give besides its own: malformed input
+/// (400), a bad token (401, even on public routes, which read an optional token), limits
+/// (413/414/415/422/429/431) and an unreachable database (503).
+struct StandardResponses;
+
+impl Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{HttpMethod, Operation};
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let api = path.starts_with("/api/v1");
+            let has_params = path.contains('{');
+            let ops: [(HttpMethod, &mut Option<Operation>); 5] = [
+                (HttpMethod::Get, &mut item.get),
+                (HttpMethod::Post, &mut item.post),
+                (HttpMethod::Put, &mut item.put),
+                (HttpMethod::Patch, &mut item.patch),
+                (HttpMethod::Delete, &mut item.delete),
+            ];
+            for (_, op) in ops {
+                let Some(op) = op.as_mut() else { continue };
+                let has_body = op.request_body.is_some();
+                let has_query = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let mut add = |code: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| problem(description).into());
+                };
+                add("414", "URI too long");
+                add("431", "Request headers too large");
+                if !api {
+                    continue;
+                }
+                add("400", "Malformed request: query string, cursor or JSON");
+                add("401", "Missing, invalid or expired token");
+                add("429", "Rate limited; see Retry-After and RateLimit headers");
+                add("503", "The database is unavailable; retry later");
+                if has_params {
+                    add("404", "Not found");
+                }
+                if has_body {
+                    add("413", "Body too large");
+                    add("415", "Body is not application/json");
+                }
+                if has_body || has_query {
+                    add("422", "Invalid fields");
+                }
+            }
+        }
+    }
+}
+
 /// The document for exactly the routes `routes::configure` registers.
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = App::new()
@@ -62,6 +126,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(routes::configure)
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    // Added after the routes are collected, so it sees every operation.
+    StandardResponses.modify(&mut doc);
     doc
 }
 

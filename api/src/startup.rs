@@ -58,7 +58,21 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
         .connect(&settings.database_direct_url)
         .await
         .context("connecting to Postgres directly (FORUM_DATABASE_DIRECT_URL) for migrations")?;
+    // Migrations may run long; the role's statement timeout (below) is for the app.
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&pool)
+        .await?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
+    // Every new session of this role gets the timeout, including the ones PgBouncer opens
+    // (a startup parameter would not survive transaction pooling).
+    let sql = format!(
+        "ALTER ROLE CURRENT_USER SET statement_timeout = '{}ms'",
+        settings.statement_timeout_ms
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&pool)
+        .await
+        .context("setting the statement timeout")?;
     pool.close().await;
     Ok(())
 }
@@ -124,6 +138,7 @@ impl Application {
             db: db_pool(&settings)?,
             read_db,
             cache: Cache::new(redis.clone(), &settings.redis_prefix),
+            limits: std::sync::Arc::new(crate::limits::Limits::new(&settings, redis.clone())),
             redis,
             jwt: JwtKeys::new(&config.jwt_secret, settings.access_token_ttl_secs),
             metrics: Metrics::new()?,
@@ -137,6 +152,7 @@ impl Application {
         });
 
         spawn_purger(state.db.clone());
+        crate::limits::spawn_housekeeping(state.limits.clone());
         if let (Some(username), Some(email), Some(password)) = (
             &settings.bootstrap_admin_username,
             &settings.bootstrap_admin_email,
@@ -153,6 +169,7 @@ impl Application {
             .with_context(|| format!("binding {}", settings.http_addr))?;
         let port = listener.local_addr()?.port();
         let json_limit = settings.json_body_limit_bytes;
+        let cors_origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .into_utoipa_app()
@@ -163,6 +180,9 @@ impl Application {
                 .app_data(extract::query_config())
                 .app_data(extract::path_config())
                 .default_service(web::to(openapi::fallback))
+                .wrap(from_fn(crate::limits::general))
+                .wrap(middleware::cors(&cors_origins))
+                .wrap(from_fn(middleware::security_headers))
                 .wrap(Compress::default())
                 .wrap(from_fn(middleware::observe))
         })

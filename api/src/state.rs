@@ -17,6 +17,7 @@ pub struct AppState {
     pub read_db: Option<PgPool>,
     pub redis: redis::aio::ConnectionManager,
     pub cache: Cache,
+    pub limits: std::sync::Arc<crate::limits::Limits>,
     pub config: Arc<Config>,
     pub jwt: JwtKeys,
     pub metrics: Metrics,

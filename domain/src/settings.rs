@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 pub const DEV_JWT_SECRET: &str = "dev-only-insecure-jwt-secret-do-not-use-in-production";
 
 /// Keys that may only come from the environment.
-const SECRET_KEYS: [&str; 4] = [
+const SECRET_KEYS: [&str; 5] = [
     "jwt_secret",
     "smtp_password",
     "openai_api_key",
     "anthropic_api_key",
+    "bootstrap_admin_password",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +76,27 @@ pub struct Settings {
     pub json_body_limit_bytes: usize,
     /// Seconds an idle keep-alive or slow client may hold a connection.
     pub client_request_timeout_ms: u64,
+    /// Rate limits and quotas on (benchmarks switch them off).
+    pub rate_limits_enabled: bool,
+    /// General request budgets, per client IP (anonymous) and per user, in this process.
+    pub rate_limit_ip_per_minute: u32,
+    pub rate_limit_user_per_minute: u32,
+    /// Quotas shared by every API process (Redis GCRA; in-process when Redis is down).
+    pub quota_login_per_minute: u32,
+    pub quota_register_per_minute: u32,
+    pub quota_register_per_hour: u32,
+    pub quota_posts_per_hour: u32,
+    pub quota_comments_per_hour: u32,
+    pub quota_reports_per_day: u32,
+    pub quota_summaries_per_day: u32,
+    pub quota_uploads_per_hour: u32,
+    /// Comma-separated proxy addresses or CIDRs whose `X-Forwarded-For`/`Forwarded` is trusted.
+    pub trusted_proxies: String,
+    /// Comma-separated origins allowed by CORS (the Next.js frontend).
+    pub cors_origins: String,
+    /// Postgres `statement_timeout` for the API's queries, so one slow query cannot hold a
+    /// connection forever.
+    pub statement_timeout_ms: u64,
     /// With `FORUM_BOOTSTRAP_ADMIN_PASSWORD`: an admin account ensured at start.
     pub bootstrap_admin_username: Option<String>,
     pub bootstrap_admin_email: Option<String>,
@@ -109,6 +131,20 @@ impl Default for Settings {
             client_request_timeout_ms: 5_000,
             bootstrap_admin_username: None,
             bootstrap_admin_email: None,
+            rate_limits_enabled: true,
+            rate_limit_ip_per_minute: 300,
+            rate_limit_user_per_minute: 600,
+            quota_login_per_minute: 5,
+            quota_register_per_minute: 5,
+            quota_register_per_hour: 10,
+            quota_posts_per_hour: 10,
+            quota_comments_per_hour: 60,
+            quota_reports_per_day: 20,
+            quota_summaries_per_day: 50,
+            quota_uploads_per_hour: 30,
+            trusted_proxies: String::new(),
+            cors_origins: "http://localhost:3000,http://127.0.0.1:3000".into(),
+            statement_timeout_ms: 5_000,
         }
     }
 }
@@ -276,6 +312,22 @@ mod tests {
             let config = Config::load().map_err(|e| e.to_string())?;
             assert_eq!(config.settings.http_addr, "0.0.0.0:9999");
             assert_eq!(config.jwt_secret.expose_secret(), "from-env");
+
+            jail.set_env("FORUM_BOOTSTRAP_ADMIN_USERNAME", "root");
+            jail.set_env("FORUM_BOOTSTRAP_ADMIN_PASSWORD", "secret-pw");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.settings.bootstrap_admin_username.as_deref(),
+                Some("root")
+            );
+            assert_eq!(
+                config
+                    .bootstrap_admin_password
+                    .as_ref()
+                    .map(|s| s.expose_secret().to_string())
+                    .as_deref(),
+                Some("secret-pw")
+            );
 
             jail.create_file("forum.toml", "http_workers = 3\n")?;
             jail.set_env("FORUM_CONFIG_FILE", "forum.toml");

@@ -113,8 +113,11 @@ pub struct TestApp {
     pub config: Config,
 }
 
+type SettingsTweak = Box<dyn FnOnce(&mut Settings) + Send>;
+
 #[derive(Default)]
 pub struct TestAppBuilder {
+    tweak: Option<SettingsTweak>,
     redis_url: Option<String>,
     replica: bool,
     bootstrap_admin: Option<(String, String, String)>,
@@ -135,6 +138,12 @@ async fn clone_template(direct_url: &str, template: &str) -> anyhow::Result<Stri
 impl TestAppBuilder {
     /// Gives the app a read pool on a separate database that never receives the app's writes,
     /// standing in for a replica that lags forever.
+    /// Changes settings before the app starts (after the test defaults).
+    pub fn settings(mut self, tweak: impl FnOnce(&mut Settings) + Send + 'static) -> Self {
+        self.tweak = Some(Box::new(tweak));
+        self
+    }
+
     /// Sets the `FORUM_BOOTSTRAP_ADMIN_*` settings.
     pub fn bootstrap_admin(mut self, username: &str, email: &str, password: &str) -> Self {
         self.bootstrap_admin = Some((username.into(), email.into(), password.into()));
@@ -182,9 +191,25 @@ impl TestAppBuilder {
             redis_url: self.redis_url.unwrap_or(services.redis_url),
             redis_prefix: redis_prefix.clone(),
             log_level: "warn".into(),
+            // Some tests generate large tables with one statement.
+            statement_timeout_ms: 60_000,
+            // Tests send many requests from one address; the limit tests tighten these.
+            quota_login_per_minute: 1_000_000,
+            quota_register_per_minute: 1_000_000,
+            quota_register_per_hour: 1_000_000,
+            quota_posts_per_hour: 1_000_000,
+            quota_comments_per_hour: 1_000_000,
+            quota_reports_per_day: 1_000_000,
+            quota_summaries_per_day: 1_000_000,
+            quota_uploads_per_hour: 1_000_000,
+            rate_limit_ip_per_minute: 1_000_000,
+            rate_limit_user_per_minute: 1_000_000,
             ..Settings::default()
         };
         let mut settings = settings;
+        if let Some(tweak) = self.tweak {
+            tweak(&mut settings);
+        }
         let mut secrets = forum_domain::settings::Secrets::none();
         if let Some((username, email, password)) = self.bootstrap_admin {
             settings.bootstrap_admin_username = Some(username);
@@ -268,6 +293,20 @@ impl TestApp {
 
     pub async fn spawn() -> TestApp {
         Self::builder().spawn().await
+    }
+
+    /// A second API process on the same database and Redis prefix (for shared quotas).
+    /// Returns its base URL; it lives as long as the test's runtime.
+    pub async fn sibling(&self) -> String {
+        let mut config = self.config.clone();
+        config.settings.http_addr = "127.0.0.1:0".into();
+        config.settings.migrate_on_start = false;
+        let app = Application::build(config)
+            .await
+            .unwrap_or_else(|e| panic!("sibling: {e:#}"));
+        let url = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        url
     }
 
     pub fn url(&self, path: &str) -> String {

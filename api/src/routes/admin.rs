@@ -18,6 +18,7 @@ use crate::state::AppState;
 pub struct UsersQuery {
     /// Username or email prefix.
     pub q: Option<String>,
+    #[param(inline)]
     pub role: Option<Role>,
     /// Only banned (`true`) or only not banned (`false`) users.
     pub banned: Option<bool>,

@@ -1,4 +1,4 @@
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{Duration, Utc};
 use forum_domain::model::Me;
 use forum_domain::rules::validation::{Email, Errors, Password, Username};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::limits::Bucket;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -138,8 +139,18 @@ fn refresh_expiry(state: &AppState) -> chrono::DateTime<Utc> {
 #[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
+    let ip = state.limits.client_ip(&req).to_string();
+    state
+        .limits
+        .check(&state.metrics, &req, Bucket::Register, &ip)
+        .await?;
+    state
+        .limits
+        .check(&state.metrics, &req, Bucket::RegisterHourly, &ip)
+        .await?;
     let mut errors = Errors::default();
     let username = errors.check(Username::parse("username", &body.username));
     let email = errors.check(Email::parse("email", &body.email));
@@ -191,8 +202,14 @@ pub async fn register(
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> ApiResult<web::Json<AuthTokens>> {
+    let ip = state.limits.client_ip(&req).to_string();
+    state
+        .limits
+        .check(&state.metrics, &req, Bucket::Login, &ip)
+        .await?;
     let body = body.into_inner();
     let user = users::find_by_login(&state.db, body.login.trim()).await?;
     // Unknown users cost one verification too, so timing does not reveal who has an account.

@@ -68,6 +68,7 @@ impl From<CommentSortParam> for CommentSort {
 #[into_params(parameter_in = Query)]
 pub struct ThreadParams {
     /// `best` (default), `top`, `new`, `old` or `controversial`.
+    #[param(inline)]
     pub sort: Option<CommentSortParam>,
     /// Comments on the first level, 1-100 (default 25).
     pub limit: Option<i64>,
@@ -202,9 +203,14 @@ pub async fn create_comment(
     body: web::Json<CreateComment>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    idempotency::run(&state, &user, &req, &body, || {
-        create(&state, &user, *id, &body)
-    })
+    idempotency::run(
+        &state,
+        &user,
+        &req,
+        &body,
+        crate::limits::Bucket::Comments,
+        || create(&state, &user, *id, &body),
+    )
     .await
 }
 
@@ -393,6 +399,7 @@ pub enum UserCommentSort {
 #[into_params(parameter_in = Query)]
 pub struct UserCommentsQuery {
     /// `new` (default) or `top`.
+    #[param(inline)]
     pub sort: Option<UserCommentSort>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,

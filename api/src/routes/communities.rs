@@ -48,6 +48,7 @@ pub enum CommunitySortParam {
 #[into_params(parameter_in = Query)]
 pub struct ListCommunities {
     /// `popular` (most members, the default) or `new`.
+    #[param(inline)]
     pub sort: Option<CommunitySortParam>,
     /// Name prefix or full-text query.
     pub q: Option<String>,

@@ -45,11 +45,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(communities::list_approved)
             .service(communities::approve_user)
             .service(communities::unapprove_user)
-            .service(posts::create_post)
             .service(posts::list_posts)
             .service(posts::feed)
             .service(posts::get_post)
-            .service(posts::update_post)
             .service(posts::delete_post)
             .service(posts::save_post)
             .service(posts::unsave_post)
@@ -82,7 +80,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(admin::set_role)
             .service(admin::remove_community)
             .service(admin::restore_community)
-            .service(admin::modlog),
+            .service(admin::modlog)
+            // Post bodies may be up to 40,000 characters: these two take up to 256 KiB of JSON.
+            // Last in the scope, so an unmatched request still reaches the app's default service.
+            .service(
+                scope("")
+                    .app_data(crate::extract::json_config(crate::extract::POST_JSON_LIMIT))
+                    .service(posts::create_post)
+                    .service(posts::update_post),
+            ),
     )
     .service(service::live)
     .service(service::ready)

@@ -296,9 +296,14 @@ pub async fn create_report(
     body: web::Json<CreateReport>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    idempotency::run(&state, &user, &req, &body, || {
-        file_report(&state, &user, &body)
-    })
+    idempotency::run(
+        &state,
+        &user,
+        &req,
+        &body,
+        crate::limits::Bucket::Reports,
+        || file_report(&state, &user, &body),
+    )
     .await
 }
 
@@ -313,6 +318,7 @@ pub enum ReportStatus {
 #[into_params(parameter_in = Query)]
 pub struct ReportsQuery {
     /// `open` (default) or `resolved`.
+    #[param(inline)]
     pub status: Option<ReportStatus>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,

@@ -60,8 +60,10 @@ pub struct ListPosts {
     /// Only posts of this community.
     pub community: Option<String>,
     /// `hot` (default), `new`, `top`, `controversial` or `rising`.
+    #[param(inline)]
     pub sort: Option<SortParam>,
     /// Time window of `top` and `controversial` (default `day`).
+    #[param(inline)]
     pub t: Option<WindowParam>,
     /// 1-100, default 25.
     pub limit: Option<i64>,
@@ -186,9 +188,14 @@ pub async fn create_post(
     body: web::Json<CreatePost>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    idempotency::run(&state, &user, &req, &body, || {
-        create(&state, &user, &name, &body)
-    })
+    idempotency::run(
+        &state,
+        &user,
+        &req,
+        &body,
+        crate::limits::Bucket::Posts,
+        || create(&state, &user, &name, &body),
+    )
     .await
 }
 
@@ -262,7 +269,9 @@ pub async fn list_posts(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
+    #[param(inline)]
     pub sort: Option<SortParam>,
+    #[param(inline)]
     pub t: Option<WindowParam>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,

@@ -1,5 +1,5 @@
 use actix_web::{get, web};
-use forum_domain::model::{Community, Page, Post};
+use forum_domain::model::{Community, Post};
 use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
 use forum_domain::store::{communities, posts};
 use serde::{Deserialize, Serialize};
@@ -25,17 +25,24 @@ pub struct SearchQuery {
     /// `posts` (default) or `communities`.
     #[serde(rename = "type")]
     #[param(rename = "type")]
+    #[param(inline)]
     pub kind: Option<SearchType>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
-/// Posts or communities, as asked by `type`.
+/// A page of matches: posts or communities, as asked by `type`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResults {
+    pub items: Vec<SearchHit>,
+    pub next_cursor: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
-pub enum SearchResults {
-    Posts(Page<Post>),
-    Communities(Page<Community>),
+pub enum SearchHit {
+    Post(Post),
+    Community(Community),
 }
 
 #[utoipa::path(
@@ -74,9 +81,11 @@ pub async fn search(
                 id: r.id,
                 at: None,
             });
-            Ok(web::Json(SearchResults::Posts(
-                listings::rows_page(&state, rows, next, user.0.as_ref()).await?,
-            )))
+            let page = listings::rows_page(&state, rows, next, user.0.as_ref()).await?;
+            Ok(web::Json(SearchResults {
+                items: page.items.into_iter().map(SearchHit::Post).collect(),
+                next_cursor: page.next_cursor,
+            }))
         }
         SearchType::Communities => {
             const SCOPE: &str = "search:communities";
@@ -92,11 +101,11 @@ pub async fn search(
                 id: r.id,
                 at: None,
             });
-            let items = rows.into_iter().map(|(r, _)| Community::from(r)).collect();
-            Ok(web::Json(SearchResults::Communities(Page {
-                items,
+            let items = rows.into_iter().map(|(r, _)| Community::from(r));
+            Ok(web::Json(SearchResults {
+                items: items.map(SearchHit::Community).collect(),
                 next_cursor: next,
-            })))
+            }))
         }
     }
 }

@@ -42,6 +42,7 @@ pub enum UserSort {
 #[into_params(parameter_in = Query)]
 pub struct UserPostsQuery {
     /// `new` (default) or `top`.
+    #[param(inline)]
     pub sort: Option<UserSort>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,

@@ -41,6 +41,8 @@ async fn main() -> anyhow::Result<()> {
         .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {DB}")))
         .await?;
     let mut db = PgConnection::connect(&format!("{base}/{DB}")).await?;
+    // Bulk generation takes longer than the app's statement timeout allows.
+    db.execute("SET statement_timeout = 0").await?;
     MIGRATOR.run(&mut db).await?;
 
     let started = Instant::now();

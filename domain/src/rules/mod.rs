@@ -1,6 +1,7 @@
 //! Pure rules: validation, ranking, markdown, paging and permissions. No I/O.
 
 pub mod markdown;
+pub mod net;
 pub mod paging;
 pub mod permissions;
 pub mod ranking;

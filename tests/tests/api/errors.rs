@@ -96,3 +96,25 @@ async fn request_ids_are_kept_or_made() {
         .unwrap();
     assert_ne!(res.headers()["x-request-id"].len(), 500);
 }
+
+#[tokio::test]
+async fn nul_bytes_in_parameters_are_client_errors() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/api/v1/posts?community=a%00b",
+        "/api/v1/users/a%00b",
+        "/api/v1/communities/x%00y",
+        "/api/v1/search?q=a%00b",
+    ] {
+        let res = app.get(path, None).await;
+        assert!(res.status().is_client_error(), "{path}: {}", res.status());
+    }
+    let res = app
+        .post(
+            "/api/v1/auth/login",
+            &forum_tests::serde_json::json!({"login": "a\u{0}b", "password": "x"}),
+            None,
+        )
+        .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+}

@@ -1,0 +1,389 @@
+//! Rate limits, two layers.
+//!
+//! 1. General budgets in this process (governor): per user when a valid token is sent, else per
+//!    client IP. Cheap, no network.
+//! 2. Quotas shared by every API process, kept in Redis with GCRA in one Lua round trip: login,
+//!    registration, posts, comments, reports, summaries, uploads. If Redis is unreachable the same
+//!    quota is enforced by governor in this process: never unlimited, never a 5xx.
+//!
+//! Limited answers are 429 problem+json with `Retry-After` and the IETF `RateLimit-Policy` /
+//! `RateLimit` headers; allowed quota routes carry the headers too.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpRequest, ResponseError, web};
+use forum_domain::rules::net::{self, Cidr};
+use forum_domain::settings::Settings;
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+pub const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bucket {
+    Login,
+    Register,
+    RegisterHourly,
+    Posts,
+    Comments,
+    Reports,
+    Summaries,
+    Uploads,
+}
+
+impl Bucket {
+    pub fn name(self) -> &'static str {
+        match self {
+            Bucket::Login => "login",
+            Bucket::Register => "register",
+            Bucket::RegisterHourly => "register_hourly",
+            Bucket::Posts => "posts",
+            Bucket::Comments => "comments",
+            Bucket::Reports => "reports",
+            Bucket::Summaries => "summaries",
+            Bucket::Uploads => "uploads",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Spec {
+    limit: u32,
+    window: Duration,
+}
+
+/// What a quota check says, for the response headers.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    bucket: Bucket,
+    spec: Spec,
+    allowed: bool,
+    remaining: u64,
+    retry_after_ms: u64,
+    reset_ms: u64,
+}
+
+impl Verdict {
+    fn headers(&self) -> Vec<(HeaderName, String)> {
+        let name = self.bucket.name();
+        let mut h = vec![
+            (
+                RATELIMIT_POLICY,
+                format!(
+                    "\"{name}\";q={};w={}",
+                    self.spec.limit,
+                    self.spec.window.as_secs()
+                ),
+            ),
+            (
+                RATELIMIT,
+                format!(
+                    "\"{name}\";r={};t={}",
+                    self.remaining,
+                    self.reset_ms.div_ceil(1000)
+                ),
+            ),
+        ];
+        if !self.allowed {
+            h.push((
+                header::RETRY_AFTER,
+                self.retry_after_ms.div_ceil(1000).max(1).to_string(),
+            ));
+        }
+        h
+    }
+}
+
+/// One GCRA step: a burst of `limit` per `window`, refilled evenly. Redis' clock is used so all
+/// API processes agree. Returns {allowed, remaining, retry_after_ms, reset_ms}.
+const GCRA: &str = r"
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = math.floor(window / limit)
+local tolerance = window - interval
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+if tat - now > tolerance then
+  return {0, 0, tat - now - tolerance, tat - now}
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
+return {1, math.floor((tolerance - (new_tat - now) + interval) / interval), 0, new_tat - now}
+";
+
+pub struct Limits {
+    enabled: bool,
+    trusted: Vec<Cidr>,
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    per_user: DefaultKeyedRateLimiter<uuid::Uuid>,
+    specs: HashMap<Bucket, Spec>,
+    /// The same quotas in this process, for when Redis is unreachable.
+    fallback: HashMap<Bucket, DefaultKeyedRateLimiter<String>>,
+    script: redis::Script,
+    redis: redis::aio::ConnectionManager,
+    prefix: String,
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN))
+}
+
+fn quota(spec: Spec) -> Quota {
+    let burst = NonZeroU32::new(spec.limit.max(1)).unwrap_or(NonZeroU32::MIN);
+    let period = spec.window / spec.limit.max(1);
+    Quota::with_period(period.max(Duration::from_micros(1)))
+        .map_or_else(|| per_minute(spec.limit), |q| q.allow_burst(burst))
+}
+
+impl Limits {
+    pub fn new(settings: &Settings, redis: redis::aio::ConnectionManager) -> Self {
+        let minute = Duration::from_secs(60);
+        let hour = Duration::from_secs(3600);
+        let day = Duration::from_secs(86_400);
+        let specs: HashMap<Bucket, Spec> = [
+            (Bucket::Login, settings.quota_login_per_minute, minute),
+            (Bucket::Register, settings.quota_register_per_minute, minute),
+            (
+                Bucket::RegisterHourly,
+                settings.quota_register_per_hour,
+                hour,
+            ),
+            (Bucket::Posts, settings.quota_posts_per_hour, hour),
+            (Bucket::Comments, settings.quota_comments_per_hour, hour),
+            (Bucket::Reports, settings.quota_reports_per_day, day),
+            (Bucket::Summaries, settings.quota_summaries_per_day, day),
+            (Bucket::Uploads, settings.quota_uploads_per_hour, hour),
+        ]
+        .into_iter()
+        .map(|(b, limit, window)| {
+            (
+                b,
+                Spec {
+                    limit: limit.max(1),
+                    window,
+                },
+            )
+        })
+        .collect();
+        let fallback = specs
+            .iter()
+            .map(|(b, s)| (*b, DefaultKeyedRateLimiter::keyed(quota(*s))))
+            .collect();
+        Self {
+            enabled: settings.rate_limits_enabled,
+            trusted: net::parse_cidrs(&settings.trusted_proxies),
+            per_ip: DefaultKeyedRateLimiter::keyed(per_minute(settings.rate_limit_ip_per_minute)),
+            per_user: DefaultKeyedRateLimiter::keyed(per_minute(
+                settings.rate_limit_user_per_minute,
+            )),
+            specs,
+            fallback,
+            script: redis::Script::new(GCRA),
+            redis,
+            prefix: settings.redis_prefix.clone(),
+        }
+    }
+
+    /// The client's address, honouring forwarding headers from trusted proxies only.
+    pub fn client_ip(&self, req: &HttpRequest) -> IpAddr {
+        let peer = req
+            .peer_addr()
+            .map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip());
+        let header = |h: &str| req.headers().get(h).and_then(|v| v.to_str().ok());
+        net::client_ip(
+            peer,
+            header("x-forwarded-for"),
+            header("forwarded"),
+            &self.trusted,
+        )
+    }
+
+    /// Spends one unit of `bucket` for `subject` (a user id or an IP). 429 when exhausted.
+    pub async fn check(
+        &self,
+        metrics: &Metrics,
+        req: &HttpRequest,
+        bucket: Bucket,
+        subject: &str,
+    ) -> Result<(), ApiError> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let Some(spec) = self.specs.get(&bucket).copied() else {
+            return Ok(());
+        };
+        let key = format!("{}rl:{}:{subject}", self.prefix, bucket.name());
+        let mut conn = self.redis.clone();
+        let window_ms = u64::try_from(spec.window.as_millis()).unwrap_or(u64::MAX);
+        let verdict = match self
+            .script
+            .key(&key)
+            .arg(spec.limit)
+            .arg(window_ms)
+            .invoke_async::<Vec<i64>>(&mut conn)
+            .await
+        {
+            Ok(v) if v.len() == 4 => Verdict {
+                bucket,
+                spec,
+                allowed: v[0] == 1,
+                remaining: u64::try_from(v[1]).unwrap_or(0),
+                retry_after_ms: u64::try_from(v[2]).unwrap_or(0),
+                reset_ms: u64::try_from(v[3]).unwrap_or(0),
+            },
+            other => {
+                if let Err(e) = other {
+                    tracing::warn!(error = %e, bucket = bucket.name(), "quota store unavailable; enforcing in-process");
+                }
+                metrics.redis_error("quota");
+                self.fallback_verdict(bucket, spec, &key)
+            }
+        };
+        metrics.rate_limited(bucket.name(), verdict.allowed);
+        if verdict.allowed {
+            req.extensions_mut().insert(verdict);
+            Ok(())
+        } else {
+            let mut err = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("Too many {} requests; try again later.", bucket.name()),
+            );
+            for (name, value) in verdict.headers() {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    err = err.with_header(name, v);
+                }
+            }
+            Err(err)
+        }
+    }
+
+    fn fallback_verdict(&self, bucket: Bucket, spec: Spec, key: &str) -> Verdict {
+        let Some(limiter) = self.fallback.get(&bucket) else {
+            return Verdict {
+                bucket,
+                spec,
+                allowed: true,
+                remaining: 0,
+                retry_after_ms: 0,
+                reset_ms: 0,
+            };
+        };
+        match limiter.check_key(&key.to_string()) {
+            Ok(_) => Verdict {
+                bucket,
+                spec,
+                allowed: true,
+                remaining: 0,
+                retry_after_ms: 0,
+                reset_ms: 0,
+            },
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                Verdict {
+                    bucket,
+                    spec,
+                    allowed: false,
+                    remaining: 0,
+                    retry_after_ms: ms,
+                    reset_ms: ms,
+                }
+            }
+        }
+    }
+
+    /// Forgets idle keys so the in-process limiters stay small.
+    pub fn housekeeping(&self) {
+        self.per_ip.retain_recent();
+        self.per_user.retain_recent();
+        for l in self.fallback.values() {
+            l.retain_recent();
+        }
+    }
+}
+
+/// The general budget, before any handler runs.
+pub async fn general<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let limits = &state.limits;
+    if limits.enabled && !req.path().starts_with("/health") && req.path() != "/metrics" {
+        let user = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .and_then(|(_, token)| state.jwt.verify(token.trim()))
+            .map(|c| c.sub);
+        let verdict = match user {
+            Some(id) => limits.per_user.check_key(&id),
+            None => limits.per_ip.check_key(&limits.client_ip(req.request())),
+        };
+        if let Err(not_until) = verdict {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            state.metrics.rate_limited("general", false);
+            let secs = wait.as_secs().max(1).to_string();
+            let err = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many requests; slow down.",
+            )
+            .with_header(
+                header::RETRY_AFTER,
+                HeaderValue::from_str(&secs).unwrap_or(HeaderValue::from_static("1")),
+            );
+            let (http_req, _) = req.into_parts();
+            let res = err.error_response().map_into_right_body();
+            return Ok(ServiceResponse::new(http_req, res));
+        }
+    }
+    let mut res = next.call(req).await?;
+    let verdict = res.request().extensions().get::<Verdict>().cloned();
+    if let Some(v) = verdict {
+        for (name, value) in v.headers() {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                res.headers_mut().insert(name, value);
+            }
+        }
+    }
+    Ok(res.map_into_left_body())
+}
+
+/// Runs `housekeeping` every minute.
+pub fn spawn_housekeeping(state: Arc<Limits>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            state.housekeeping();
+        }
+    });
+}
