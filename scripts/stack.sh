@@ -16,6 +16,10 @@ up)
 down-pgbouncer)
 	stack_pgbouncer_down
 	;;
+up-pgbouncer)
+	# Only PgBouncer (tests start extra ones on other ports via FORUM_PGBOUNCER_PORT/_RUN_DIR).
+	stack_pgbouncer_up
+	;;
 env)
 	printf 'export FORUM_DATABASE_URL=%q\n' "$FORUM_DATABASE_URL"
 	printf 'export FORUM_DATABASE_DIRECT_URL=%q\n' "$FORUM_DATABASE_DIRECT_URL"
@@ -25,7 +29,7 @@ env)
 	sed -n '2,6p' "$0"
 	;;
 *)
-	echo "usage: $0 [up|down-pgbouncer|env]" >&2
+	echo "usage: $0 [up|down-pgbouncer|up-pgbouncer|env]" >&2
 	exit 2
 	;;
 esac

@@ -4,6 +4,7 @@ mod auth;
 mod comments;
 mod communities;
 mod errors;
+mod faults;
 mod fuzz;
 mod idempotency;
 mod limits;
