@@ -23,6 +23,16 @@ fi
 bin="$root/target/$profile"
 
 export FORUM_HTTP_ADDR=${FORUM_HTTP_ADDR:-127.0.0.1:8080}
+# A local demo is driven by one address (yours, or a test suite's): relax the per-address and
+# per-user budgets that production keeps tight. Login stays at its production quota (5 per
+# minute per address and account). Set any FORUM_* variable yourself to override.
+export FORUM_RATE_LIMIT_IP_PER_MINUTE=${FORUM_RATE_LIMIT_IP_PER_MINUTE:-100000}
+export FORUM_RATE_LIMIT_USER_PER_MINUTE=${FORUM_RATE_LIMIT_USER_PER_MINUTE:-100000}
+export FORUM_QUOTA_REGISTER_PER_MINUTE=${FORUM_QUOTA_REGISTER_PER_MINUTE:-10000}
+export FORUM_QUOTA_REGISTER_PER_HOUR=${FORUM_QUOTA_REGISTER_PER_HOUR:-100000}
+export FORUM_QUOTA_POSTS_PER_HOUR=${FORUM_QUOTA_POSTS_PER_HOUR:-100000}
+export FORUM_QUOTA_COMMENTS_PER_HOUR=${FORUM_QUOTA_COMMENTS_PER_HOUR:-100000}
+export FORUM_QUOTA_REPORTS_PER_DAY=${FORUM_QUOTA_REPORTS_PER_DAY:-100000}
 # The demo's first admin, ensured by forum-api at start (development only: override or unset
 # these for anything real).
 export FORUM_BOOTSTRAP_ADMIN_USERNAME=${FORUM_BOOTSTRAP_ADMIN_USERNAME:-admin}
@@ -76,6 +86,7 @@ cat <<INFO
   Admin login   username "$FORUM_BOOTSTRAP_ADMIN_USERNAME", password "$FORUM_BOOTSTRAP_ADMIN_PASSWORD"
                 curl -s -H 'content-type: application/json' -d '{"login":"$demo_user","password":"$demo_password"}' $url/api/v1/auth/login
   Logs          $logs/ (workers: jobs.log)
+  Limits        demo budgets are relaxed except login (README, "Limits and hardening")
 
   Ctrl-C stops the API and workers.
 INFO

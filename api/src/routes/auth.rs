@@ -205,10 +205,16 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> ApiResult<web::Json<AuthTokens>> {
-    let ip = state.limits.client_ip(&req).to_string();
+    // Per address and account: a flood on one account is stopped without locking out
+    // everyone else behind the same address.
+    let subject = format!(
+        "{}:{}",
+        state.limits.client_ip(&req),
+        body.login.trim().to_lowercase()
+    );
     state
         .limits
-        .check(&state.metrics, &req, Bucket::Login, &ip)
+        .check(&state.metrics, &req, Bucket::Login, &subject)
         .await?;
     let body = body.into_inner();
     let user = users::find_by_login(&state.db, body.login.trim()).await?;

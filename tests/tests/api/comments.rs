@@ -376,13 +376,19 @@ async fn ten_thousand_comments_page_out_completely() {
         .await
         .unwrap();
 
+    // PgBouncer counts the statements each database executes (Bind messages; pool pings and
+    // re-preparations are not statements of ours): the page's cost in SQL statements.
+    let queries_before = pgbouncer_query_count(&app).await;
     let started = std::time::Instant::now();
     let first = app
         .get_json(&format!("/api/v1/posts/{p}/comments"), None)
         .await;
-    eprintln!(
-        "first page of a 10,000-comment thread: {:?}",
-        started.elapsed()
+    let elapsed = started.elapsed();
+    let statements = pgbouncer_query_count(&app).await - queries_before;
+    eprintln!("first page of a 10,000-comment thread: {elapsed:?}, {statements} SQL statements");
+    assert!(
+        statements <= 8,
+        "a thread page costs a bounded number of statements, not {statements}"
     );
     assert_eq!(first["items"].as_array().unwrap().len(), 25);
     assert_eq!(first["more"][0]["count"], 975);
@@ -574,4 +580,28 @@ async fn replies_notify_the_author_by_inbox_and_email() {
             .len(),
         1
     );
+}
+
+/// Statements PgBouncer has executed for this test's database so far (its admin console).
+async fn pgbouncer_query_count(app: &TestApp) -> i64 {
+    use sqlx::{Connection, Row};
+    let url = app
+        .config
+        .settings
+        .database_url
+        .rsplit_once('/')
+        .map(|(b, _)| format!("{b}/pgbouncer"))
+        .unwrap();
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    // The admin console speaks only the simple query protocol.
+    let rows = sqlx::raw_sql("SHOW STATS")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    rows.iter()
+        .find(|r| r.get::<String, _>("database") == app.db_name)
+        // Admin-console values arrive as text-typed NUMERIC; read them as text.
+        .and_then(|r| r.try_get_unchecked::<String, _>("total_bind_count").ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
