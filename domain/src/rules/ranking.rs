@@ -30,7 +30,12 @@ pub fn controversy(ups: i64, downs: i64) -> f64 {
 /// Rising: score velocity, `score / (age_hours + 2)^1.5`, for posts inside the rising window.
 /// Evaluated against a fixed reference time carried in the cursor, so pages agree.
 pub fn rising(score: i64, created_at: DateTime<Utc>, reference: DateTime<Utc>) -> f64 {
-    let age_hours = ((reference - created_at).num_seconds().max(0) as f64) / 3600.0;
+    // Microseconds, as the SQL computes it (`extract(epoch ...)`), so both order alike.
+    let micros = (reference - created_at)
+        .num_microseconds()
+        .unwrap_or(i64::MAX)
+        .max(0);
+    let age_hours = micros as f64 / 3.6e9;
     score as f64 / (age_hours + 2.0).powf(1.5)
 }
 
