@@ -39,6 +39,8 @@ export FORUM_BOOTSTRAP_ADMIN_USERNAME=${FORUM_BOOTSTRAP_ADMIN_USERNAME:-admin}
 export FORUM_BOOTSTRAP_ADMIN_EMAIL=${FORUM_BOOTSTRAP_ADMIN_EMAIL:-admin@example.com}
 export FORUM_BOOTSTRAP_ADMIN_PASSWORD=${FORUM_BOOTSTRAP_ADMIN_PASSWORD:-admin-password-123}
 export FORUM_PUBLIC_URL=${FORUM_PUBLIC_URL:-http://$FORUM_HTTP_ADDR}
+# Without FORUM_SMTP_URL the workers write each email as an .eml file here.
+export FORUM_MAIL_DIR=${FORUM_MAIL_DIR:-$root/.forum/mail}
 logs="$root/.forum/logs"
 mkdir -p "$logs"
 
@@ -86,6 +88,7 @@ cat <<INFO
   Admin login   username "$FORUM_BOOTSTRAP_ADMIN_USERNAME", password "$FORUM_BOOTSTRAP_ADMIN_PASSWORD"
                 curl -s -H 'content-type: application/json' -d '{"login":"$demo_user","password":"$demo_password"}' $url/api/v1/auth/login
   Logs          $logs/ (workers: jobs.log)
+  Email         ${FORUM_SMTP_URL:-.eml files in $FORUM_MAIL_DIR}
   Limits        demo budgets are relaxed except login (README, "Limits and hardening")
 
   Ctrl-C stops the API and workers.

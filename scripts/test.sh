@@ -10,17 +10,19 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ensure_rust
 stack_up
 
-# schemathesis (PyPI) for the API fuzzing test, in a virtualenv cached outside the clone.
+# From PyPI, in a virtualenv cached outside the clone: schemathesis (API fuzzing) and aiosmtpd
+# (the real SMTP server the mail tests send to).
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/forum/venv"
-if [[ ! -x "$venv/bin/schemathesis" ]]; then
-	echo "== installing schemathesis into $venv"
+if ! "$venv/bin/python" -c 'import schemathesis, aiosmtpd' 2>/dev/null; then
+	echo "== installing schemathesis and aiosmtpd into $venv"
 	if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
 		_stack_apt_install python3-venv python3-pip
 	fi
 	python3 -m venv "$venv"
-	"$venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
+	"$venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5' 'aiosmtpd==1.4.6'
 fi
 export FORUM_SCHEMATHESIS="$venv/bin/schemathesis"
+export FORUM_PYTHON="$venv/bin/python"
 
 started=$(date +%s)
 echo "== cargo fmt --check"

@@ -24,6 +24,9 @@ pub struct EmailJob {
     pub key: Uuid,
     pub to: String,
     pub username: String,
+    /// The recipient's account (for one-click unsubscribe links).
+    #[serde(default)]
+    pub recipient_id: Option<Uuid>,
     #[serde(flatten)]
     pub template: EmailTemplate,
 }
@@ -49,11 +52,18 @@ pub enum EmailTemplate {
 }
 
 impl EmailJob {
+    /// Addressed to an account (enables the unsubscribe link).
+    pub fn for_user(mut self, id: Uuid) -> Self {
+        self.recipient_id = Some(id);
+        self
+    }
+
     pub fn new(to: &str, username: &str, template: EmailTemplate) -> Self {
         Self {
             key: Uuid::now_v7(),
             to: to.to_string(),
             username: username.to_string(),
+            recipient_id: None,
             template,
         }
     }

@@ -77,3 +77,58 @@ mod tests {
         assert!(!verify_password("correct horse", "not a hash"));
     }
 }
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+fn unsubscribe_mac(key: &[u8], user_id: uuid::Uuid) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(b"unsubscribe:");
+    mac.update(user_id.as_bytes());
+    mac.finalize().into_bytes()[..16].to_vec()
+}
+
+/// A one-click unsubscribe token for `user_id`: the id and a MAC under the server's key, so
+/// it needs no storage and cannot be forged for another user.
+pub fn unsubscribe_token(key: &[u8], user_id: uuid::Uuid) -> String {
+    let mut bytes = user_id.as_bytes().to_vec();
+    bytes.extend(unsubscribe_mac(key, user_id));
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The user an unsubscribe token was made for, if it is genuine.
+pub fn verify_unsubscribe_token(key: &[u8], token: &str) -> Option<uuid::Uuid> {
+    use hmac::Mac;
+    let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+    if bytes.len() != 32 {
+        return None;
+    }
+    let user_id = uuid::Uuid::from_slice(&bytes[..16]).ok()?;
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).ok()?;
+    mac.update(b"unsubscribe:");
+    mac.update(user_id.as_bytes());
+    // Constant-time comparison of the truncated MAC.
+    mac.verify_truncated_left(&bytes[16..]).ok()?;
+    Some(user_id)
+}
+
+#[cfg(test)]
+mod unsubscribe_tests {
+    use super::*;
+
+    #[test]
+    fn tokens_verify_only_for_their_user_and_key() {
+        let id = uuid::Uuid::now_v7();
+        let token = unsubscribe_token(b"key-one", id);
+        assert_eq!(verify_unsubscribe_token(b"key-one", &token), Some(id));
+        assert_eq!(verify_unsubscribe_token(b"key-two", &token), None);
+        let mut forged = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        forged[0] ^= 1;
+        assert_eq!(
+            verify_unsubscribe_token(b"key-one", &URL_SAFE_NO_PAD.encode(forged)),
+            None
+        );
+        assert_eq!(verify_unsubscribe_token(b"key-one", "short"), None);
+    }
+}

@@ -97,6 +97,16 @@ pub struct Settings {
     /// Postgres `statement_timeout` for the API's queries, so one slow query cannot hold a
     /// connection forever.
     pub statement_timeout_ms: u64,
+    /// SMTP server for outgoing mail (`smtp://host:port`, `smtps://host` for TLS); unset: mail is
+    /// written as `.eml` files to `mail_dir` (development).
+    pub smtp_url: Option<String>,
+    pub smtp_username: Option<String>,
+    pub mail_dir: String,
+    pub mail_from: String,
+    /// How often the outbox relay looks for rows when idle.
+    pub outbox_poll_ms: u64,
+    /// Email jobs run at once per worker process.
+    pub email_concurrency: usize,
     /// With `FORUM_BOOTSTRAP_ADMIN_PASSWORD`: an admin account ensured at start.
     pub bootstrap_admin_username: Option<String>,
     pub bootstrap_admin_email: Option<String>,
@@ -145,6 +155,12 @@ impl Default for Settings {
             trusted_proxies: String::new(),
             cors_origins: "http://localhost:3000,http://127.0.0.1:3000".into(),
             statement_timeout_ms: 5_000,
+            smtp_url: None,
+            smtp_username: None,
+            mail_dir: ".forum/mail".into(),
+            mail_from: "Forum <no-reply@forum.localhost>".into(),
+            outbox_poll_ms: 250,
+            email_concurrency: 4,
         }
     }
 }

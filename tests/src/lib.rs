@@ -537,3 +537,134 @@ impl Drop for TestApp {
         let _ = cleanup.join();
     }
 }
+
+/// `forum-jobs` (relay and workers) running in this test, against the app's database and
+/// Redis. Stops when dropped.
+pub struct Workers {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts the workers; mail goes to the SMTP server on `smtp_port`.
+    pub fn workers(&self, smtp_port: u16, redis_url: Option<&str>) -> Workers {
+        let mut config = self.config.clone();
+        config.settings.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
+        config.settings.outbox_poll_ms = 50;
+        if let Some(url) = redis_url {
+            config.settings.redis_url = url.to_string();
+        }
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            if let Err(e) = forum_jobs::run(config, async move {
+                let _ = stopped.await;
+            })
+            .await
+            {
+                eprintln!("workers stopped: {e:#}");
+            }
+        });
+        Workers { stop: Some(stop) }
+    }
+}
+
+/// A real SMTP server (aiosmtpd from PyPI) that prints every message it receives.
+pub struct SmtpSink {
+    pub port: u16,
+    child: std::process::Child,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("free port: {e}"));
+        let python = env_or("FORUM_PYTHON", "python3");
+        let mut child = std::process::Command::new(&python)
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("{python} -m aiosmtpd ({e}): run ./scripts/test.sh, which installs it")
+            });
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(stdout) = child.stdout.take() {
+            let sink = output.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if let Ok(mut text) = sink.lock() {
+                        text.push_str(&line);
+                        text.push('\n');
+                    }
+                }
+            });
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        SmtpSink {
+            port,
+            child,
+            output,
+        }
+    }
+
+    /// Everything received so far.
+    pub fn text(&self) -> String {
+        self.output.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// Waits (polling, with a deadline) until `check` holds for what was received.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let text = self.text();
+            if check(&text) {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; received:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -215,3 +215,26 @@ pub async fn mark_notifications_read(
     };
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
+
+#[utoipa::path(
+    tag = "accounts",
+    params(("token" = String, Path, description = "From the List-Unsubscribe link of a notification email")),
+    responses(
+        (status = 204, description = "Reply-notification emails are off for that account (RFC 8058 one-click; no login)"),
+        (status = 404, description = "Unknown or forged token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/unsubscribe/{token}")]
+pub async fn unsubscribe(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> ApiResult<actix_web::HttpResponse> {
+    use secrecy::ExposeSecret;
+    let key = state.config.jwt_secret.expose_secret().as_bytes();
+    let user = forum_domain::secrets::verify_unsubscribe_token(key, &token)
+        .ok_or_else(|| ApiError::not_found("No such subscription."))?;
+    if !users::unsubscribe(&state.db, user).await? {
+        return Err(ApiError::not_found("No such subscription."));
+    }
+    Ok(actix_web::HttpResponse::NoContent().finish())
+}

@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(me::saved_posts)
             .service(me::list_notifications)
             .service(me::mark_notifications_read)
+            .service(me::unsubscribe)
             .service(users::get_user)
             .service(users::user_posts)
             .service(comments::user_comments)

@@ -372,7 +372,7 @@ pub async fn create(
             super::outbox::enqueue(
                 &mut *tx,
                 Topic::Email,
-                &EmailJob::new(r.email, r.username, template),
+                &EmailJob::new(r.email, r.username, template).for_user(r.user_id),
             )
             .await?;
         }

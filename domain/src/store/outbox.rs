@@ -42,3 +42,56 @@ pub async fn pending(db: impl PgExecutor<'_>, limit: i64) -> Result<Vec<OutboxRo
     .fetch_all(db)
     .await?)
 }
+
+/// Locks up to `limit` unsent rows for this transaction, skipping rows another relay holds, so
+/// several relays can run at once. The caller pushes them on and then calls `mark_sent` in the
+/// same transaction; if pushing fails the transaction rolls back and the rows wait.
+pub async fn claim(tx: &mut sqlx::PgConnection, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, topic, payload, created_at, sent_at FROM outbox WHERE sent_at IS NULL
+         ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?)
+}
+
+pub async fn mark_sent(tx: &mut sqlx::PgConnection, ids: &[Uuid]) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1)")
+        .bind(ids)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Seconds since the oldest unsent row was written (0 when none wait).
+pub async fn lag_seconds(db: impl PgExecutor<'_>) -> Result<f64, StoreError> {
+    let (lag,): (Option<f64>,) = sqlx::query_as(
+        "SELECT extract(epoch FROM now() - min(created_at))::float8 FROM outbox WHERE sent_at IS NULL",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(lag.unwrap_or(0.0))
+}
+
+/// Whether an email with this key was already handed to the transport.
+pub async fn email_sent(db: impl PgExecutor<'_>, key: Uuid) -> Result<bool, StoreError> {
+    let row: Option<(Uuid,)> = sqlx::query_as("SELECT key FROM sent_emails WHERE key = $1")
+        .bind(key)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.is_some())
+}
+
+pub async fn record_email_sent(
+    db: impl PgExecutor<'_>,
+    key: Uuid,
+    message_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO sent_emails (key, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(key)
+        .bind(message_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -174,3 +174,14 @@ pub async fn mark_email_verified(db: impl PgExecutor<'_>, id: Uuid) -> Result<()
         .await?;
     Ok(())
 }
+
+/// Turns reply-notification emails off (one-click unsubscribe); `false` for an unknown user.
+pub async fn unsubscribe(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE users SET email_notifications = false, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,77 @@
+//! The outbox relay: moves rows written by the API into the job queues, at least once.
+//!
+//! Rows are claimed with `FOR UPDATE SKIP LOCKED` inside a transaction, pushed, and marked sent
+//! in the same transaction. If Redis is unreachable the push fails, the transaction rolls back
+//! and the rows wait for the next round: nothing is lost. Several relays may run at once.
+
+use std::time::Duration;
+
+use apalis::prelude::TaskSink;
+use apalis_redis::RedisStorage;
+use forum_domain::jobs::{EmailJob, Topic};
+use forum_domain::store::outbox;
+use sqlx::PgPool;
+
+/// Rows per round: bounded so one push stays small (apalis-redis moves scheduled ids with one
+/// Lua `unpack`, which breaks past a few thousand).
+const BATCH: i64 = 200;
+
+pub struct Relay {
+    pub db: PgPool,
+    pub email: RedisStorage<EmailJob>,
+    pub idle: Duration,
+}
+
+impl Relay {
+    /// One round; returns how many rows moved.
+    pub async fn round(&mut self) -> anyhow::Result<usize> {
+        let mut tx = self.db.begin().await?;
+        let rows = outbox::claim(&mut tx, BATCH).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut moved = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.topic == Topic::Email.as_str() {
+                match serde_json::from_value::<EmailJob>(row.payload.clone()) {
+                    Ok(job) => self
+                        .email
+                        .push(job)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("queue push: {e}"))?,
+                    // A row we cannot read would block the queue forever: log and skip it.
+                    Err(e) => {
+                        tracing::error!(id = %row.id, error = %e, "unreadable outbox row skipped")
+                    }
+                }
+            } else {
+                tracing::error!(id = %row.id, topic = row.topic, "outbox row for an unknown topic skipped");
+            }
+            moved.push(row.id);
+        }
+        outbox::mark_sent(&mut tx, &moved).await?;
+        tx.commit().await?;
+        Ok(moved.len())
+    }
+
+    /// Runs rounds until cancelled: at once while there is work, else after `idle`.
+    pub async fn run(mut self) {
+        let mut failures = 0u32;
+        loop {
+            match self.round().await {
+                Ok(n) if n > 0 => {
+                    failures = 0;
+                    tracing::debug!(moved = n, "outbox relayed");
+                    continue;
+                }
+                Ok(_) => failures = 0,
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(error = %e, failures, "outbox relay round failed; rows stay in the outbox");
+                }
+            }
+            let backoff = self.idle * 2u32.saturating_pow(failures.min(5));
+            tokio::time::sleep(backoff.min(Duration::from_secs(10))).await;
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The workers for real: outbox relay, apalis queue on Redis, lettre to a real SMTP server.
+
+use std::time::Duration;
+
+use forum_tests::reqwest::StatusCode;
+use forum_tests::serde_json::json;
+use forum_tests::{SmtpSink, TestApp};
+
+/// Undoes quoted-printable: soft line breaks and `=XX` escapes.
+fn unqp(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The value after `marker` (in the decoded mail) up to the next character that cannot be in a token.
+fn after(text: &str, marker: &str) -> Option<String> {
+    let text = unqp(text);
+    let start = text.rfind(marker)? + marker.len();
+    Some(
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn password_reset_email_arrives_with_a_working_link() {
+    let smtp = SmtpSink::start();
+    let app = TestApp::spawn().await;
+    let _workers = app.workers(smtp.port, None);
+    app.register("mailable").await;
+    // The verification email of the registration arrives too.
+    smtp.wait_for("verification email", Duration::from_secs(20), |t| {
+        t.contains("verify-email?token=")
+    })
+    .await;
+
+    let res = app
+        .post(
+            "/api/v1/auth/password-reset",
+            &json!({"email": "mailable@example.com"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let text = smtp
+        .wait_for("reset email", Duration::from_secs(20), |t| {
+            t.contains("reset-password?token=")
+        })
+        .await;
+    assert!(text.contains("Subject: Reset your password"), "{text}");
+    assert!(text.contains("To: mailable@example.com"), "{text}");
+    assert!(text.contains("Message-ID: <"), "{text}");
+    assert!(
+        text.contains("Content-Type: text/html") && text.contains("Content-Type: text/plain"),
+        "{text}"
+    );
+    let token = after(&text, "reset-password?token=").unwrap();
+    let res = app
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            &json!({"token": token, "new_password": "from-the-email"}),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.login("mailable", "from-the-email").await.status(),
+        StatusCode::OK
+    );
+
+    // Relayed rows are marked sent.
+    assert!(app.outbox("email").await.is_empty(), "outbox drained");
+}
+
+#[tokio::test]
+async fn outbox_rows_wait_while_redis_is_down_and_are_sent_after() {
+    let smtp = SmtpSink::start();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let start_redis = || {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child
+    };
+    let mut redis = start_redis();
+    let app = TestApp::spawn().await;
+    let _workers = app.workers(smtp.port, Some(&format!("redis://127.0.0.1:{port}")));
+    app.register("patient").await;
+    smtp.wait_for("first email", Duration::from_secs(20), |t| {
+        t.contains("To: patient@example.com")
+    })
+    .await;
+
+    // Redis goes away; a reset email is requested; it waits in the outbox.
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    app.post(
+        "/api/v1/auth/password-reset",
+        &json!({"email": "patient@example.com"}),
+        None,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let waiting = app.outbox("email").await;
+    assert_eq!(waiting.len(), 1, "the row waits while Redis is down");
+    assert!(!smtp.text().contains("reset-password?token="));
+
+    // Redis returns: the row is relayed and the email sent.
+    let mut redis = start_redis();
+    smtp.wait_for(
+        "reset email after Redis returned",
+        Duration::from_secs(30),
+        |t| t.contains("reset-password?token="),
+    )
+    .await;
+    assert!(app.outbox("email").await.is_empty());
+    let _ = redis.kill();
+    let _ = redis.wait();
+}
+
+#[tokio::test]
+async fn reply_emails_carry_one_click_unsubscribe() {
+    let smtp = SmtpSink::start();
+    let app = TestApp::spawn().await;
+    let _workers = app.workers(smtp.port, None);
+    let op = app.register("original").await;
+    let replier = app.register("replier").await;
+    app.create_community(&op.access_token, "mail").await;
+    let post = app
+        .create_post(&op.access_token, "mail", "Tell me", "")
+        .await;
+    let path = format!("/api/v1/posts/{}/comments", post["id"].as_str().unwrap());
+    app.post(
+        &path,
+        &json!({"body": "a <b>reply</b>"}),
+        Some(&replier.access_token),
+    )
+    .await;
+    let text = smtp
+        .wait_for("reply email", Duration::from_secs(20), |t| {
+            t.contains("List-Unsubscribe-Post")
+        })
+        .await;
+    assert!(
+        text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{text}"
+    );
+    let decoded = unqp(&text);
+    let html = decoded
+        .rsplit("Content-Type: text/html")
+        .next()
+        .unwrap_or("");
+    assert!(
+        html.contains("a &lt;b&gt;reply&lt;") && !html.contains("<b>reply</b>"),
+        "user text is escaped in the HTML part: {html}"
+    );
+    let token = after(&text, "/api/v1/unsubscribe/").unwrap();
+
+    // One click, no login.
+    let res = app
+        .post(&format!("/api/v1/unsubscribe/{token}"), &json!({}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let me = app.get_json("/api/v1/me", Some(&op.access_token)).await;
+    assert_eq!(me["email_notifications"], false);
+    // Another user's id under the same MAC: flip a character inside the id part.
+    let mut chars: Vec<char> = token.chars().collect();
+    chars[5] = if chars[5] == 'x' { 'y' } else { 'x' };
+    let forged: String = chars.into_iter().collect();
+    let res = app
+        .post(&format!("/api/v1/unsubscribe/{forged}"), &json!({}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
