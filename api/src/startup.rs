@@ -72,15 +72,28 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
         .await?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
     // Every new session of this role gets the timeout, including the ones PgBouncer opens
-    // (a startup parameter would not survive transaction pooling).
-    let sql = format!(
-        "ALTER ROLE CURRENT_USER SET statement_timeout = '{}ms'",
-        settings.statement_timeout_ms
-    );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .execute(&pool)
-        .await
-        .context("setting the statement timeout")?;
+    // (a startup parameter would not survive transaction pooling). Processes starting together
+    // would race on the role's settings row, so: one at a time, and only when it changes.
+    let wanted = format!("statement_timeout={}ms", settings.statement_timeout_ms);
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('forum:role-settings'))")
+        .execute(&mut *tx)
+        .await?;
+    let (current,): (Option<Vec<String>>,) =
+        sqlx::query_as("SELECT rolconfig FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&mut *tx)
+            .await?;
+    if !current.unwrap_or_default().contains(&wanted) {
+        let sql = format!(
+            "ALTER ROLE CURRENT_USER SET statement_timeout = '{}ms'",
+            settings.statement_timeout_ms
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await
+            .context("setting the statement timeout")?;
+    }
+    tx.commit().await?;
     pool.close().await;
     Ok(())
 }

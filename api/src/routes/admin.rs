@@ -181,6 +181,26 @@ pub async fn set_role(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Soft-removes or restores a community (admins), and versions its cached listings away.
+async fn set_removed(
+    state: &AppState,
+    user: &AuthUser,
+    name: &str,
+    removed: bool,
+    why: Option<&str>,
+) -> ApiResult<HttpResponse> {
+    require_admin(user)?;
+    let (id, _) = moderation::community_any(&state.db, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found("No such community."))?;
+    moderation::community_removal(&state.db, id, removed, user.user_id, why).await?;
+    state
+        .cache
+        .invalidate(&state.metrics, &crate::cache::post_scopes(id), &[])
+        .await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
@@ -200,17 +220,8 @@ pub async fn remove_community(
     name: web::Path<String>,
     body: Option<web::Json<OptionalReason>>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
-    let (id, _) = moderation::community_any(&state.db, &name)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such community."))?;
     let why = body.and_then(|b| b.into_inner().reason);
-    moderation::community_removal(&state.db, id, true, user.user_id, why.as_deref()).await?;
-    state
-        .cache
-        .invalidate(&state.metrics, &crate::cache::post_scopes(id), &[])
-        .await;
-    Ok(HttpResponse::NoContent().finish())
+    set_removed(&state, &user, &name, true, why.as_deref()).await
 }
 
 #[utoipa::path(
@@ -232,17 +243,8 @@ pub async fn restore_community(
     name: web::Path<String>,
     body: Option<web::Json<OptionalReason>>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
-    let (id, _) = moderation::community_any(&state.db, &name)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such community."))?;
     let why = body.and_then(|b| b.into_inner().reason);
-    moderation::community_removal(&state.db, id, false, user.user_id, why.as_deref()).await?;
-    state
-        .cache
-        .invalidate(&state.metrics, &crate::cache::post_scopes(id), &[])
-        .await;
-    Ok(HttpResponse::NoContent().finish())
+    set_removed(&state, &user, &name, false, why.as_deref()).await
 }
 
 #[utoipa::path(
