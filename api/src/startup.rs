@@ -158,6 +158,7 @@ impl Application {
             read_db,
             cache: Cache::new(redis.clone(), &settings.redis_prefix),
             limits: std::sync::Arc::new(crate::limits::Limits::new(&settings, redis.clone())),
+            media: forum_domain::media::store(&config).context("object storage")?,
             redis,
             jwt: JwtKeys::new(&config.jwt_secret, settings.access_token_ttl_secs),
             metrics: Metrics::new()?,

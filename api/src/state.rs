@@ -16,6 +16,8 @@ pub struct AppState {
     /// A replica for listings and searches, when configured.
     pub read_db: Option<PgPool>,
     pub redis: redis::aio::ConnectionManager,
+    /// Uploads and image variants (local folder or S3-compatible).
+    pub media: Arc<dyn object_store::ObjectStore>,
     pub cache: Cache,
     pub limits: std::sync::Arc<crate::limits::Limits>,
     pub config: Arc<Config>,

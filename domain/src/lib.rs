@@ -1,7 +1,9 @@
 //! The forum itself: types, rules and persistence. No HTTP, no queue client.
 
 pub mod jobs;
+pub mod media;
 pub mod model;
+pub mod queues;
 pub mod rules;
 pub mod secrets;
 pub mod settings;

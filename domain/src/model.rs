@@ -160,8 +160,8 @@ pub struct Post {
     pub pinned: bool,
     pub removed: bool,
     pub deleted: bool,
-    /// Processed images attached to the post.
-    #[schema(value_type = Vec<Object>)]
+    /// Processed (`ready`) images attached to the post, as `Image` objects.
+    #[schema(value_type = Vec<Image>)]
     pub images: Vec<serde_json::Value>,
     /// Open reports; shown to the community's moderators only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,5 +309,41 @@ pub struct AdminUser {
     pub ban_reason: Option<String>,
     pub post_karma: i64,
     pub comment_karma: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageState {
+    /// Uploaded; the job has not finished.
+    Pending,
+    /// Variants available.
+    Ready,
+    /// Not an image we accept, too large, or corrupt; `error` says which.
+    Failed,
+}
+
+/// One resized WebP rendition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImageVariant {
+    pub width: u32,
+    pub height: u32,
+    /// Absolute or root-relative.
+    pub url: String,
+}
+
+/// An uploaded image and, once processed, its variants (widths 320, 640, 1280; never upscaled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Image {
+    pub id: Uuid,
+    pub state: ImageState,
+    /// Of the original, after EXIF orientation; `null` until ready.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// The largest variant; `null` until ready.
+    pub url: Option<String>,
+    pub variants: Vec<ImageVariant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub created_at: DateTime<Utc>,
 }

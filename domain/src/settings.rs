@@ -12,12 +12,14 @@ use serde::{Deserialize, Serialize};
 pub const DEV_JWT_SECRET: &str = "dev-only-insecure-jwt-secret-do-not-use-in-production";
 
 /// Keys that may only come from the environment.
-const SECRET_KEYS: [&str; 5] = [
+const SECRET_KEYS: [&str; 7] = [
     "jwt_secret",
     "smtp_password",
     "openai_api_key",
     "anthropic_api_key",
     "bootstrap_admin_password",
+    "s3_access_key_id",
+    "s3_secret_access_key",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +109,39 @@ pub struct Settings {
     pub outbox_poll_ms: u64,
     /// Email jobs run at once per worker process.
     pub email_concurrency: usize,
+    /// Per queue: jobs at once per worker process, seconds one attempt may take, and attempts
+    /// before a job lands in the dead set.
+    pub email_timeout_secs: u64,
+    pub email_max_attempts: u32,
+    pub images_concurrency: usize,
+    pub images_timeout_secs: u64,
+    pub images_max_attempts: u32,
+    pub summaries_concurrency: usize,
+    pub summaries_timeout_secs: u64,
+    pub summaries_max_attempts: u32,
+    /// The probe queue (a job that only waits; benchmarks and crash tests); 0 = no worker.
+    pub probe_concurrency: usize,
+    /// Retry backoff: `base * 2^attempt` (± jitter), at most `max`.
+    pub job_backoff_base_ms: u64,
+    pub job_backoff_max_secs: u64,
+    /// Heartbeat of the workers; a worker silent for 5 beats has its jobs re-run elsewhere.
+    pub job_heartbeat_ms: u64,
+    /// How often finished jobs are removed from Redis.
+    pub job_cleanup_interval_secs: u64,
+    /// SIGTERM: how long in-flight jobs may take to finish before they are returned.
+    pub job_shutdown_grace_secs: u64,
+    /// Where `forum-jobs` serves `/metrics` (empty: not served).
+    pub jobs_metrics_addr: String,
+    /// Uploads (post images, avatars).
+    pub upload_max_bytes: usize,
+    /// Object storage: a local folder (served by the API under `/media/`) unless `s3_bucket`
+    /// is set (S3-compatible; credentials `FORUM_S3_ACCESS_KEY_ID` / `FORUM_S3_SECRET_ACCESS_KEY`).
+    pub media_dir: String,
+    /// The URL prefix of stored objects in API responses (root-relative or absolute).
+    pub media_url: String,
+    pub s3_bucket: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
     /// With `FORUM_BOOTSTRAP_ADMIN_PASSWORD`: an admin account ensured at start.
     pub bootstrap_admin_username: Option<String>,
     pub bootstrap_admin_email: Option<String>,
@@ -161,6 +196,27 @@ impl Default for Settings {
             mail_from: "Forum <no-reply@forum.localhost>".into(),
             outbox_poll_ms: 250,
             email_concurrency: 4,
+            email_timeout_secs: 60,
+            email_max_attempts: 5,
+            images_concurrency: 2,
+            images_timeout_secs: 120,
+            images_max_attempts: 3,
+            summaries_concurrency: 4,
+            summaries_timeout_secs: 180,
+            summaries_max_attempts: 3,
+            probe_concurrency: 0,
+            job_backoff_base_ms: 2_000,
+            job_backoff_max_secs: 900,
+            job_heartbeat_ms: 2_000,
+            job_cleanup_interval_secs: 60,
+            job_shutdown_grace_secs: 30,
+            jobs_metrics_addr: "127.0.0.1:9091".into(),
+            upload_max_bytes: 10 * 1024 * 1024,
+            media_dir: ".forum/media".into(),
+            media_url: "/media".into(),
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
         }
     }
 }
@@ -173,6 +229,8 @@ pub struct Secrets {
     pub openai_api_key: Option<SecretString>,
     pub anthropic_api_key: Option<SecretString>,
     pub bootstrap_admin_password: Option<SecretString>,
+    pub s3_access_key_id: Option<SecretString>,
+    pub s3_secret_access_key: Option<SecretString>,
 }
 
 /// Settings plus secrets: what a process is configured with.
@@ -184,6 +242,8 @@ pub struct Config {
     pub openai_api_key: Option<SecretString>,
     pub anthropic_api_key: Option<SecretString>,
     pub bootstrap_admin_password: Option<SecretString>,
+    pub s3_access_key_id: Option<SecretString>,
+    pub s3_secret_access_key: Option<SecretString>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -248,6 +308,8 @@ impl Config {
             openai_api_key: secrets.openai_api_key,
             anthropic_api_key: secrets.anthropic_api_key,
             bootstrap_admin_password: secrets.bootstrap_admin_password,
+            s3_access_key_id: secrets.s3_access_key_id,
+            s3_secret_access_key: secrets.s3_secret_access_key,
         })
     }
 
@@ -265,6 +327,8 @@ impl Secrets {
             openai_api_key: None,
             anthropic_api_key: None,
             bootstrap_admin_password: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
         }
     }
 }

@@ -1,130 +1,192 @@
-//! `forum-jobs`: the outbox relay and the workers on Redis queues (apalis).
+//! `forum-jobs`: the outbox relay and one apalis worker per queue (email, images, summaries,
+//! probe), with our retry policy, a dead set, cleanup of finished jobs and metrics.
 
+pub mod images;
 pub mod mailer;
+pub mod metrics;
+pub mod probe;
+pub mod queue;
 pub mod relay;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use apalis::prelude::*;
-use apalis_redis::RedisStorage;
-use forum_domain::jobs::EmailJob;
+use forum_domain::jobs::Topic;
 use forum_domain::settings::Config;
+use forum_domain::{media, queues};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use tokio::signal::unix::{SignalKind, signal};
 
-use crate::mailer::{MailError, Mailer};
+use crate::mailer::{EmailHandler, Mailer};
+use crate::metrics::Metrics;
 
 pub fn db_pool(config: &Config) -> anyhow::Result<PgPool> {
     let s = &config.settings;
     PgPoolOptions::new()
         .max_connections(s.database_max_connections)
         .acquire_timeout(Duration::from_millis(s.database_acquire_timeout_ms))
+        .test_before_acquire(false)
         .connect_lazy(&s.database_url)
         .context("invalid FORUM_DATABASE_URL")
 }
 
-/// The queue storage for email jobs, under this deployment's key prefix.
-pub async fn email_storage(config: &Config) -> anyhow::Result<RedisStorage<EmailJob>> {
-    let conn = apalis_redis::connect(config.settings.redis_url.as_str())
-        .await
-        .context("connecting to Redis")?;
-    let queue = format!("{}email", config.settings.redis_prefix);
-    let storage_config = apalis_redis::Config::default()
-        .queue(queue)
-        // Notice new jobs and orphans of dead workers quickly (defaults: 30 s x 10).
-        .heartbeat_interval(Duration::from_secs(2))
-        .missed_heartbeats(5);
-    Ok(RedisStorage::new(conn).with_config(storage_config))
-}
-
-async fn send_email(job: EmailJob, mailer: Data<Arc<Mailer>>) -> Result<(), BoxDynError> {
-    match mailer.deliver(&job).await {
-        Ok(()) => Ok(()),
-        Err(MailError::Permanent(e)) => {
-            tracing::error!(key = %job.key, error = %e, "email dropped: permanent failure");
-            Ok(())
-        }
-        Err(e @ MailError::Temporary(_)) => Err(Box::new(e)),
-    }
-}
-
-/// Everything `forum-jobs` runs, until `shutdown` resolves.
+/// Everything `forum-jobs` runs, until `shutdown` resolves; then in-flight jobs get
+/// `job_shutdown_grace_secs` to finish.
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let db = db_pool(&config)?;
-    let mailer = Mailer::new(&config, db.clone())?;
+    let metrics = Arc::new(Metrics::new()?);
+    let store = media::store(&config).context("object storage")?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let Some(relay_storage) = connect_until_up(&config, stop_rx.clone()).await else {
+    let Some(redis) = queue::connect_until_up(&config, stop_rx.clone()).await else {
         return Ok(());
     };
-    let relay = relay::Relay {
-        db: db.clone(),
-        email: relay_storage,
-        idle: Duration::from_millis(config.settings.outbox_poll_ms),
-    };
-    let relay = tokio::spawn(relay.run());
+    let mailer = Mailer::new(&config, db.clone(), Some(redis.clone()))?;
 
-    // The worker stops when its backend fails (Redis gone, or restarted without our worker
-    // registration): supervise it, rebuilding it with a fresh name until we are told to stop.
-    let mut failures = 0u32;
-    while !*stop_rx.borrow() {
-        let Some(storage) = connect_until_up(&config, stop_rx.clone()).await else {
-            break;
-        };
-        // A unique name per run: apalis re-queues a dead worker's jobs only for names that
-        // stopped heart-beating.
-        let name = format!("email-{}", uuid::Uuid::now_v7());
-        let worker = WorkerBuilder::new(name)
-            .backend(storage)
-            .data(mailer.clone())
-            .concurrency(config.settings.email_concurrency.max(1))
-            .build(send_email);
-        let mut stop = stop_rx.clone();
-        let result = worker
-            .run_until(async move {
-                let _ = stop.wait_for(|s| *s).await;
-                Ok::<(), std::io::Error>(())
-            })
-            .await;
-        match result {
-            Ok(()) => break,
-            Err(e) => {
-                failures = failures.saturating_add(1);
-                tracing::warn!(error = %e, failures, "email worker stopped; restarting");
-                tokio::time::sleep(Duration::from_millis(200) * failures.min(25)).await;
-            }
+    let mut background = Vec::new();
+    let queues: relay::Queues = Topic::ALL
+        .into_iter()
+        .map(|t| (t, queue::storage_on(redis.clone(), &config, t)))
+        .collect();
+    background.push(tokio::spawn(
+        relay::Relay {
+            db: db.clone(),
+            queues,
+            idle: Duration::from_millis(config.settings.outbox_poll_ms),
         }
+        .run(),
+    ));
+    background.push(tokio::spawn(housekeeping(
+        config.clone(),
+        db.clone(),
+        redis.clone(),
+        metrics.clone(),
+    )));
+    if !config.settings.jobs_metrics_addr.is_empty() {
+        background.push(tokio::spawn(metrics::serve(
+            metrics.clone(),
+            config.settings.jobs_metrics_addr.clone(),
+        )));
     }
-    relay.abort();
+
+    let workers = vec![
+        tokio::spawn(queue::supervise(
+            config.clone(),
+            EmailHandler(mailer),
+            metrics.clone(),
+            stop_rx.clone(),
+        )),
+        tokio::spawn(queue::supervise(
+            config.clone(),
+            images::ImageHandler {
+                db: db.clone(),
+                store,
+                config: config.clone(),
+                redis: Some(redis.clone()),
+            },
+            metrics.clone(),
+            stop_rx.clone(),
+        )),
+        tokio::spawn(queue::supervise(
+            config.clone(),
+            probe::ProbeHandler {
+                redis: redis.clone(),
+                prefix: config.settings.redis_prefix.clone(),
+            },
+            metrics.clone(),
+            stop_rx.clone(),
+        )),
+    ];
+    for w in workers {
+        let _ = w.await;
+    }
+    for task in background {
+        task.abort();
+    }
     db.close().await;
     Ok(())
 }
 
-/// Connects the email queue, retrying while Redis is down; `None` once told to stop.
-async fn connect_until_up(
-    config: &Config,
-    stop: tokio::sync::watch::Receiver<bool>,
-) -> Option<RedisStorage<EmailJob>> {
-    let mut wait = Duration::from_millis(100);
+/// Every few seconds: queue gauges and outbox lag; every `job_cleanup_interval_secs`: delete
+/// finished jobs.
+async fn housekeeping(
+    config: Config,
+    db: PgPool,
+    mut redis: redis::aio::ConnectionManager,
+    metrics: Arc<Metrics>,
+) {
+    let prefix = config.settings.redis_prefix.clone();
+    let cleanup_every = Duration::from_secs(config.settings.job_cleanup_interval_secs.max(1));
+    let mut last_cleanup = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs(5).min(cleanup_every));
     loop {
-        if *stop.borrow() {
-            return None;
+        tick.tick().await;
+        for topic in Topic::ALL {
+            if let Ok(s) = queues::stats(&mut redis, &prefix, topic, 0).await {
+                let q = topic.as_str();
+                metrics
+                    .queue_depth
+                    .with_label_values(&[q])
+                    .set((s.ready + s.scheduled) as f64);
+                for (state, n) in [
+                    ("running", s.running),
+                    ("retrying", s.retrying),
+                    ("dead", s.dead),
+                ] {
+                    metrics
+                        .queue_state
+                        .with_label_values(&[q, state])
+                        .set(n as f64);
+                }
+            }
         }
-        match email_storage(config).await {
-            Ok(storage) => return Some(storage),
-            Err(e) => {
-                tracing::warn!(error = %e, "queue unavailable; retrying");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(5));
+        if let Ok(lag) = forum_domain::store::outbox::lag_seconds(&db).await {
+            metrics.outbox_lag.set(lag);
+        }
+        if last_cleanup.elapsed() >= cleanup_every {
+            last_cleanup = tokio::time::Instant::now();
+            match queue::cleanup(&mut redis, &prefix).await {
+                Ok(n) if n > 0 => tracing::debug!(removed = n, "finished jobs cleaned up"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cleaning up finished jobs"),
             }
         }
     }
+}
+
+/// The `forum-jobs` binary: settings from the environment, stops on SIGTERM/SIGINT.
+pub async fn cli_main() -> anyhow::Result<()> {
+    let config = Config::load()?;
+    forum_domain::telemetry::init(&config.settings);
+    let shutdown = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight jobs"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: finishing in-flight jobs"),
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tracing::info!(
+        mail = config
+            .settings
+            .smtp_url
+            .as_deref()
+            .unwrap_or(&config.settings.mail_dir),
+        media = config.settings.media_dir,
+        "forum-jobs starting"
+    );
+    run(config, shutdown).await
 }

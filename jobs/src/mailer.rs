@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use forum_domain::jobs::{EmailJob, EmailTemplate};
+use forum_domain::jobs::{EmailJob, EmailTemplate, Envelope, Topic};
 use forum_domain::secrets;
 use forum_domain::settings::Config;
 use forum_domain::store::outbox;
@@ -14,7 +14,14 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use minijinja::{Environment, context};
 use secrecy::ExposeSecret;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
 use sqlx::PgPool;
+
+use crate::queue::{Handler, JobError};
+
+/// How long the Redis record of a sent key lives (longer than any retry schedule).
+const SENT_MARK_SECS: u64 = 7 * 24 * 3600;
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -23,6 +30,9 @@ enum Transport {
 
 pub struct Mailer {
     db: PgPool,
+    /// A second record of sent keys, written right after the SMTP server accepted the message:
+    /// if recording in Postgres fails the job is retried, and this stops the retry re-sending.
+    redis: Option<(ConnectionManager, String)>,
     transport: Transport,
     from: Mailbox,
     public_url: String,
@@ -63,6 +73,8 @@ fn templates() -> anyhow::Result<Environment<'static>> {
             "password_reset.txt",
             include_str!("../templates/password_reset.txt"),
         ),
+        ("welcome.html", include_str!("../templates/welcome.html")),
+        ("welcome.txt", include_str!("../templates/welcome.txt")),
         (
             "reply_notification.html",
             include_str!("../templates/reply_notification.html"),
@@ -78,7 +90,11 @@ fn templates() -> anyhow::Result<Environment<'static>> {
 }
 
 impl Mailer {
-    pub fn new(config: &Config, db: PgPool) -> anyhow::Result<Arc<Self>> {
+    pub fn new(
+        config: &Config,
+        db: PgPool,
+        redis: Option<ConnectionManager>,
+    ) -> anyhow::Result<Arc<Self>> {
         let s = &config.settings;
         let transport = match &s.smtp_url {
             Some(url) => {
@@ -110,6 +126,7 @@ impl Mailer {
             .to_string();
         Ok(Arc::new(Self {
             db,
+            redis: redis.map(|r| (r, format!("{}mail:sent:", s.redis_prefix))),
             transport,
             from: s.mail_from.parse().context("FORUM_MAIL_FROM")?,
             public_url: s.public_url.trim_end_matches('/').to_string(),
@@ -129,6 +146,20 @@ impl Mailer {
             tracing::info!(key = %job.key, "email already sent; skipping");
             return Ok(());
         }
+        if let Some((redis, prefix)) = &self.redis {
+            let seen: Option<String> = redis
+                .clone()
+                .get(format!("{prefix}{}", job.key))
+                .await
+                .map_err(|e| temporary(&e))?;
+            if let Some(message_id) = seen {
+                tracing::info!(key = %job.key, "email already sent (not yet recorded); skipping");
+                outbox::record_email_sent(&self.db, job.key, &message_id)
+                    .await
+                    .map_err(|e| temporary(&e))?;
+                return Ok(());
+            }
+        }
         let message_id = format!("<{}@{}>", job.key, self.domain);
         let message = self.build(job, &message_id)?;
         let sent = match &self.transport {
@@ -142,6 +173,15 @@ impl Mailer {
             Transport::Files(t) => t.send(message).await.map(drop).map_err(|e| temporary(&e)),
         };
         sent?;
+        if let Some((redis, prefix)) = &self.redis {
+            let marked: Result<(), _> = redis
+                .clone()
+                .set_ex(format!("{prefix}{}", job.key), &message_id, SENT_MARK_SECS)
+                .await;
+            if let Err(e) = marked {
+                tracing::warn!(key = %job.key, error = %e, "could not mark email as sent in Redis");
+            }
+        }
         outbox::record_email_sent(&self.db, job.key, &message_id)
             .await
             .map_err(|e| temporary(&e))?;
@@ -167,6 +207,11 @@ impl Mailer {
                 "Confirm your email address".to_string(),
                 "verify_email",
                 context! { username => job.username, to => job.to, link => format!("{base}/verify-email?token={token}") },
+            ),
+            EmailTemplate::Welcome => (
+                "Welcome to the forum".to_string(),
+                "welcome",
+                context! { username => job.username, to => job.to, link => format!("{base}/communities") },
             ),
             EmailTemplate::PasswordReset { token } => (
                 "Reset your password".to_string(),
@@ -229,5 +274,21 @@ impl Mailer {
                     ),
             )
             .map_err(|e| MailError::Permanent(e.to_string()))
+    }
+}
+
+/// The `email` queue's consumer.
+pub struct EmailHandler(pub Arc<Mailer>);
+
+impl Handler for EmailHandler {
+    type Job = EmailJob;
+    const TOPIC: Topic = Topic::Email;
+
+    async fn handle(&self, envelope: &Envelope<EmailJob>) -> Result<(), JobError> {
+        match self.0.deliver(&envelope.job).await {
+            Ok(()) => Ok(()),
+            Err(MailError::Permanent(e)) => Err(JobError::Fail(e)),
+            Err(MailError::Temporary(e)) => Err(JobError::Retry(e)),
+        }
     }
 }

@@ -4,11 +4,12 @@
 //! in the same transaction. If Redis is unreachable the push fails, the transaction rolls back
 //! and the rows wait for the next round: nothing is lost. Several relays may run at once.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use apalis::prelude::TaskSink;
 use apalis_redis::RedisStorage;
-use forum_domain::jobs::{EmailJob, Topic};
+use forum_domain::jobs::{Envelope, Topic};
 use forum_domain::store::outbox;
 use sqlx::PgPool;
 
@@ -16,9 +17,12 @@ use sqlx::PgPool;
 /// Lua `unpack`, which breaks past a few thousand).
 const BATCH: i64 = 200;
 
+/// Every queue, with payloads left as JSON: the workers read the same bytes as their own types.
+pub type Queues = HashMap<Topic, RedisStorage<Envelope<serde_json::Value>>>;
+
 pub struct Relay {
     pub db: PgPool,
-    pub email: RedisStorage<EmailJob>,
+    pub queues: Queues,
     pub idle: Duration,
 }
 
@@ -31,21 +35,16 @@ impl Relay {
             return Ok(0);
         }
         let mut moved = Vec::with_capacity(rows.len());
-        for row in &rows {
-            if row.topic == Topic::Email.as_str() {
-                match serde_json::from_value::<EmailJob>(row.payload.clone()) {
-                    Ok(job) => self
-                        .email
-                        .push(job)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("queue push: {e}"))?,
-                    // A row we cannot read would block the queue forever: log and skip it.
-                    Err(e) => {
-                        tracing::error!(id = %row.id, error = %e, "unreadable outbox row skipped")
-                    }
+        for row in rows {
+            match Topic::parse(&row.topic).and_then(|t| self.queues.get_mut(&t)) {
+                Some(queue) => queue
+                    .push(Envelope::new(row.id, row.payload))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("queue push: {e}"))?,
+                // A row no queue takes would block the outbox forever: log and skip it.
+                None => {
+                    tracing::error!(id = %row.id, topic = row.topic, "outbox row for an unknown topic skipped")
                 }
-            } else {
-                tracing::error!(id = %row.id, topic = row.topic, "outbox row for an unknown topic skipped");
             }
             moved.push(row.id);
         }

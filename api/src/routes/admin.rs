@@ -280,3 +280,91 @@ pub async fn modlog(
     });
     Ok(web::Json(Page { items, next_cursor }))
 }
+
+/// The job queues at a glance.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct JobsOverview {
+    pub queues: Vec<forum_domain::queues::QueueStats>,
+    /// Outbox rows not yet handed to a queue, and the age of the oldest (0 when none).
+    pub outbox_pending: i64,
+    pub outbox_oldest_age_seconds: f64,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct RetriedJob {
+    pub id: uuid::Uuid,
+    pub queue: String,
+}
+
+fn queue_unavailable(e: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(error = %e, "reading the job queues");
+    ApiError::unavailable("The job queues are unavailable.")
+}
+
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Per queue: ready, scheduled, running, retrying and dead jobs (the newest dead ones listed); the outbox backlog", body = JobsOverview),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Redis unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/jobs")]
+pub async fn jobs(state: web::Data<AppState>, user: AuthUser) -> ApiResult<web::Json<JobsOverview>> {
+    require_admin(&user)?;
+    let mut redis = state.redis.clone();
+    let prefix = &state.config.settings.redis_prefix;
+    let mut queues = Vec::new();
+    for topic in forum_domain::jobs::Topic::ALL {
+        queues.push(
+            forum_domain::queues::stats(&mut redis, prefix, topic, 50)
+                .await
+                .map_err(queue_unavailable)?,
+        );
+    }
+    Ok(web::Json(JobsOverview {
+        queues,
+        outbox_pending: forum_domain::store::outbox::pending_count(&state.db).await?,
+        outbox_oldest_age_seconds: forum_domain::store::outbox::lag_seconds(&state.db).await?,
+    }))
+}
+
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path, description = "A dead job's id, from `GET /admin/jobs`")),
+    responses(
+        (status = 202, description = "Queued again (through the outbox), with fresh attempts", body = RetriedJob),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No dead job with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Redis unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/jobs/{id}/retry")]
+pub async fn retry_job(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<uuid::Uuid>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&user)?;
+    let mut redis = state.redis.clone();
+    let retried = forum_domain::queues::retry_dead(
+        &mut redis,
+        &state.db,
+        &state.config.settings.redis_prefix,
+        *id,
+    )
+    .await
+    .map_err(|e| match e {
+        forum_domain::queues::RetryError::Store(s) => ApiError::from(s),
+        other => queue_unavailable(other),
+    })?;
+    let topic = retried.ok_or_else(|| ApiError::not_found("No dead job with this id."))?;
+    Ok(HttpResponse::Accepted().json(RetriedJob {
+        id: *id,
+        queue: topic.as_str().to_string(),
+    }))
+}

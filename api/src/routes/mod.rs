@@ -8,6 +8,7 @@ pub mod admin;
 pub mod auth;
 pub mod comments;
 pub mod communities;
+pub mod images;
 pub mod me;
 pub mod moderation;
 pub mod posts;
@@ -82,6 +83,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(admin::remove_community)
             .service(admin::restore_community)
             .service(admin::modlog)
+            .service(admin::jobs)
+            .service(admin::retry_job)
+            .service(images::upload_post_image)
+            .service(images::upload_avatar)
+            .service(images::get_image)
             // Post bodies may be up to 40,000 characters: these two take up to 256 KiB of JSON.
             // Last in the scope, so an unmatched request still reaches the app's default service.
             .service(
@@ -91,6 +97,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                     .service(posts::update_post),
             ),
     )
+    .service(images::media)
     .service(service::live)
     .service(service::ready)
     .service(service::metrics)

@@ -113,7 +113,10 @@ pub async fn verify_email(db: &PgPool, token_hash: &[u8]) -> Result<bool, StoreE
     else {
         return Ok(false);
     };
-    users::mark_email_verified(&mut *tx, user_id).await?;
+    if let Some((username, email)) = users::mark_email_verified(&mut *tx, user_id).await? {
+        let job = EmailJob::new(&email, &username, EmailTemplate::Welcome).for_user(user_id);
+        outbox::enqueue(&mut *tx, Topic::Email, &job).await?;
+    }
     tx.commit().await?;
     Ok(true)
 }

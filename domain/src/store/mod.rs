@@ -6,6 +6,7 @@ pub mod comments;
 pub mod communities;
 pub mod email_tokens;
 pub mod idempotency;
+pub mod images;
 pub mod moderation;
 pub mod notifications;
 pub mod outbox;

@@ -95,3 +95,11 @@ pub async fn record_email_sent(
         .await?;
     Ok(())
 }
+
+/// Rows not yet relayed.
+pub async fn pending_count(db: impl PgExecutor<'_>) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        .fetch_one(db)
+        .await?;
+    Ok(n)
+}

@@ -32,6 +32,8 @@ pub struct PostRow {
     pub comment_count: i32,
     pub hot: f64,
     pub controversy: f64,
+    /// Ready images (`images::Image` JSON), kept on the post by the image job.
+    pub images: serde_json::Value,
     /// The value the listing was ordered by (the cursor key).
     pub sort_key: f64,
 }
@@ -77,7 +79,10 @@ impl PostRow {
             pinned: self.pinned_at.is_some(),
             removed,
             deleted,
-            images: Vec::new(),
+            images: match self.images {
+                serde_json::Value::Array(images) if !hide => images,
+                _ => Vec::new(),
+            },
             report_count: None,
         }
     }
@@ -89,7 +94,7 @@ macro_rules! post_select {
             "SELECT p.id, p.community_id, c.name AS community_name, c.title AS community_title,
                 p.author_id, u.username AS author_username, p.title, p.body, p.body_html, p.url,
                 p.created_at, p.edited_at, p.deleted_at, p.removed_at, p.locked, p.pinned_at,
-                p.score, p.upvotes, p.downvotes, p.comment_count, p.hot, p.controversy, ",
+                p.score, p.upvotes, p.downvotes, p.comment_count, p.hot, p.controversy, p.images, ",
             $sort_key,
             " AS sort_key
              FROM posts p JOIN communities c ON c.id = p.community_id LEFT JOIN users u ON u.id = p.author_id"

@@ -167,12 +167,18 @@ pub async fn set_password(
     Ok(())
 }
 
-pub async fn mark_email_verified(db: impl PgExecutor<'_>, id: Uuid) -> Result<(), StoreError> {
-    sqlx::query("UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await?;
-    Ok(())
+/// Marks the address verified; returns `(username, email)` when it was not verified before.
+pub async fn mark_email_verified(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(sqlx::query_as(
+        "UPDATE users SET email_verified = true, updated_at = now()
+         WHERE id = $1 AND NOT email_verified RETURNING username, email",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// Turns reply-notification emails off (one-click unsubscribe); `false` for an unknown user.
