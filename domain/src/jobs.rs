@@ -44,7 +44,11 @@ pub struct Envelope<J> {
 
 impl<J> Envelope<J> {
     pub fn new(id: Uuid, job: J) -> Self {
-        Self { id, attempt: 0, job }
+        Self {
+            id,
+            attempt: 0,
+            job,
+        }
     }
 }
 

@@ -36,7 +36,21 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
         [0xFF, 0xD8, 0xFF, ..] => Some(ImageFormat::Jpeg),
         [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some(ImageFormat::Png),
         [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some(ImageFormat::Gif),
-        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some(ImageFormat::WebP),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Some(ImageFormat::WebP),
         _ => None,
     }
 }
@@ -68,8 +82,7 @@ pub fn store(config: &Config) -> Result<Arc<dyn ObjectStore>, object_store::Erro
                 .with_endpoint(endpoint)
                 .with_allow_http(endpoint.starts_with("http://"));
         }
-        if let (Some(id), Some(secret)) = (&config.s3_access_key_id, &config.s3_secret_access_key)
-        {
+        if let (Some(id), Some(secret)) = (&config.s3_access_key_id, &config.s3_secret_access_key) {
             builder = builder
                 .with_access_key_id(id.expose_secret())
                 .with_secret_access_key(secret.expose_secret());

@@ -83,7 +83,7 @@ pub async fn stats(
                 job: d.job,
             })
             .collect();
-        dead_jobs.sort_by(|a, b| b.failed_at.cmp(&a.failed_at));
+        dead_jobs.sort_by_key(|d| std::cmp::Reverse(d.failed_at));
         dead_jobs.truncate(dead_listed);
     }
     Ok(QueueStats {

@@ -13,9 +13,9 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use minijinja::{Environment, context};
-use secrecy::ExposeSecret;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 
 use crate::queue::{Handler, JobError};

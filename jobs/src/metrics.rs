@@ -33,10 +33,11 @@ impl Metrics {
             &["queue", "outcome"],
         )?;
         let duration = HistogramVec::new(
-            HistogramOpts::new("forum_job_duration_seconds", "Time one job attempt took.")
-                .buckets(vec![
+            HistogramOpts::new("forum_job_duration_seconds", "Time one job attempt took.").buckets(
+                vec![
                     0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0,
-                ]),
+                ],
+            ),
             &["queue"],
         )?;
         let queue_depth = GaugeVec::new(
@@ -73,7 +74,10 @@ impl Metrics {
             &["provider"],
         )?;
         let tokens = IntCounterVec::new(
-            Opts::new("forum_llm_tokens_total", "Tokens used, by provider and kind."),
+            Opts::new(
+                "forum_llm_tokens_total",
+                "Tokens used, by provider and kind.",
+            ),
             &["provider", "kind"],
         )?;
         let cost = prometheus::CounterVec::new(

@@ -101,7 +101,9 @@ pub fn storage_on<T>(conn: ConnectionManager, config: &Config, topic: Topic) -> 
     let storage_config = apalis_redis::Config::default()
         .queue(keys.queue)
         // Notice new jobs and orphans of dead workers quickly (defaults: 30 s x 10).
-        .heartbeat_interval(Duration::from_millis(config.settings.job_heartbeat_ms.max(100)))
+        .heartbeat_interval(Duration::from_millis(
+            config.settings.job_heartbeat_ms.max(100),
+        ))
         .missed_heartbeats(5)
         .batch_size(32);
     RedisStorage::new(conn).with_config(storage_config)
@@ -160,7 +162,9 @@ async fn run_one<H: Handler>(
             let task = TaskBuilder::new(next).run_after(delay).build();
             // If Redis refuses, fail towards apalis: its own retry is better than losing it.
             rt.storage.clone().push_task(task).await?;
-            let _: () = redis.hset(rt.keys.retrying(), id.to_string(), &error).await?;
+            let _: () = redis
+                .hset(rt.keys.retrying(), id.to_string(), &error)
+                .await?;
             rt.metrics.job(queue, "retried");
             Ok(())
         }
@@ -183,7 +187,9 @@ async fn run_one<H: Handler>(
                     serde_json::to_string(&dead)?,
                 )
                 .await?;
-            let _: () = redis.hdel(rt.keys.retrying(), envelope.id.to_string()).await?;
+            let _: () = redis
+                .hdel(rt.keys.retrying(), envelope.id.to_string())
+                .await?;
             rt.metrics.job(queue, "dead");
             Ok(())
         }

@@ -204,6 +204,16 @@ impl TestAppBuilder {
             quota_uploads_per_hour: 1_000_000,
             rate_limit_ip_per_minute: 1_000_000,
             rate_limit_user_per_minute: 1_000_000,
+            media_dir: std::env::temp_dir()
+                .join("forum-test-media")
+                .join(&db_name)
+                .to_string_lossy()
+                .into_owned(),
+            // Retries come back quickly; no fixed metrics port (tests run in parallel).
+            job_backoff_base_ms: 100,
+            job_backoff_max_secs: 2,
+            job_heartbeat_ms: 1_000,
+            jobs_metrics_addr: String::new(),
             ..Settings::default()
         };
         let mut settings = settings;
@@ -555,12 +565,23 @@ impl Drop for Workers {
 impl TestApp {
     /// Starts the workers; mail goes to the SMTP server on `smtp_port`.
     pub fn workers(&self, smtp_port: u16, redis_url: Option<&str>) -> Workers {
+        self.workers_with(smtp_port, redis_url, |_| {})
+    }
+
+    /// Starts the workers with some settings changed.
+    pub fn workers_with(
+        &self,
+        smtp_port: u16,
+        redis_url: Option<&str>,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Workers {
         let mut config = self.config.clone();
         config.settings.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
         config.settings.outbox_poll_ms = 50;
         if let Some(url) = redis_url {
             config.settings.redis_url = url.to_string();
         }
+        tweak(&mut config.settings);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             if let Err(e) = forum_jobs::run(config, async move {
@@ -666,5 +687,115 @@ impl Drop for SmtpSink {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `forum-jobs` as its own process (the real binary's code), so a test can SIGKILL it.
+pub struct WorkerProcess {
+    child: std::process::Child,
+}
+
+impl WorkerProcess {
+    /// Sends SIGKILL: no shutdown, no cleanup, jobs left in flight.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl TestApp {
+    /// Starts a worker process on this test's database, Redis prefix and media folder.
+    /// `exe`: `env!("CARGO_BIN_EXE_forum-jobs-under-test")` (only integration tests see it).
+    pub fn worker_process(&self, exe: &str, env: &[(&str, &str)]) -> WorkerProcess {
+        let s = &self.config.settings;
+        let mut cmd = std::process::Command::new(exe);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("FORUM_ENV", "test")
+            .env("FORUM_LOG_LEVEL", "warn")
+            .env("FORUM_DATABASE_URL", &s.database_url)
+            .env("FORUM_REDIS_URL", &s.redis_url)
+            .env("FORUM_REDIS_PREFIX", &s.redis_prefix)
+            .env("FORUM_MEDIA_DIR", &s.media_dir)
+            .env(
+                "FORUM_MAIL_DIR",
+                std::env::temp_dir()
+                    .join("forum-test-mail")
+                    .join(&self.db_name),
+            )
+            .env("FORUM_OUTBOX_POLL_MS", "50")
+            .env("FORUM_JOB_HEARTBEAT_MS", s.job_heartbeat_ms.to_string())
+            .env("FORUM_JOBS_METRICS_ADDR", "");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting the worker process: {e}"));
+        WorkerProcess { child }
+    }
+
+    /// A Redis connection, for tests that look at queues directly.
+    pub async fn redis(&self) -> redis::aio::ConnectionManager {
+        let client = redis::Client::open(self.config.settings.redis_url.as_str()).unwrap();
+        redis::aio::ConnectionManager::new(client).await.unwrap()
+    }
+
+    /// Sends a multipart upload with `bytes` as the `file` field.
+    pub async fn upload(
+        &self,
+        path: &str,
+        token: &str,
+        bytes: &[u8],
+        key: Option<&str>,
+    ) -> Response {
+        let boundary = "forum-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = self
+            .request(Method::POST, path)
+            .bearer_auth(token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        send(req).await
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

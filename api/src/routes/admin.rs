@@ -312,7 +312,10 @@ fn queue_unavailable(e: impl std::fmt::Display) -> ApiError {
     )
 )]
 #[get("/admin/jobs")]
-pub async fn jobs(state: web::Data<AppState>, user: AuthUser) -> ApiResult<web::Json<JobsOverview>> {
+pub async fn jobs(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<web::Json<JobsOverview>> {
     require_admin(&user)?;
     let mut redis = state.redis.clone();
     let prefix = &state.config.settings.redis_prefix;

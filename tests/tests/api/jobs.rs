@@ -182,7 +182,12 @@ async fn reply_emails_carry_one_click_unsubscribe() {
         text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
         "{text}"
     );
-    let decoded = unqp(&text);
+    // Mail arrives in any order: look at the reply notification only.
+    let reply = text
+        .split("END MESSAGE")
+        .find(|m| m.contains("List-Unsubscribe-Post"))
+        .unwrap_or("");
+    let decoded = unqp(reply);
     let html = decoded
         .rsplit("Content-Type: text/html")
         .next()
@@ -206,6 +211,203 @@ async fn reply_emails_carry_one_click_unsubscribe() {
     let forged: String = chars.into_iter().collect();
     let res = app
         .post(&format!("/api/v1/unsubscribe/{forged}"), &json!({}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+async fn probe_runs(
+    redis: &mut redis::aio::ConnectionManager,
+    prefix: &str,
+    id: uuid::Uuid,
+) -> i64 {
+    let runs: Option<i64> = redis::cmd("GET")
+        .arg(format!("{prefix}probe:{id}"))
+        .query_async(redis)
+        .await
+        .unwrap();
+    runs.unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_job_of_a_sigkilled_worker_runs_again_after_a_restart_within_60_s() {
+    use forum_domain::jobs::{ProbeJob, Topic};
+    let app = TestApp::spawn().await;
+    let exe = env!("CARGO_BIN_EXE_forum-jobs-under-test");
+    let env = [("FORUM_PROBE_CONCURRENCY", "1")];
+    let mut first = app.worker_process(exe, &env);
+    let id = uuid::Uuid::now_v7();
+    // A job that blocks for ten minutes, so it is surely in flight when the worker dies.
+    forum_domain::store::outbox::enqueue(
+        &app.db,
+        Topic::Probe,
+        &ProbeJob {
+            id: Some(id),
+            sleep_ms: 600_000,
+        },
+    )
+    .await
+    .unwrap();
+    let mut redis = app.redis().await;
+    let prefix = app.redis_prefix.clone();
+    forum_tests::eventually("the job to start", Duration::from_secs(30), || {
+        let mut r = redis.clone();
+        let p = prefix.clone();
+        async move { (probe_runs(&mut r, &p, id).await == 1).then_some(()) }
+    })
+    .await;
+
+    first.kill();
+    let killed = std::time::Instant::now();
+    let _second = app.worker_process(exe, &env);
+    forum_tests::eventually("the job to run again", Duration::from_secs(60), || {
+        let mut r = redis.clone();
+        let p = prefix.clone();
+        async move { (probe_runs(&mut r, &p, id).await == 2).then_some(()) }
+    })
+    .await;
+    let took = killed.elapsed();
+    assert!(took < Duration::from_secs(60), "re-run after {took:?}");
+    eprintln!("orphaned job re-run {took:?} after SIGKILL");
+    assert_eq!(probe_runs(&mut redis, &prefix, id).await, 2);
+}
+
+#[tokio::test]
+async fn an_email_job_failing_after_smtp_accepted_is_not_sent_twice() {
+    let smtp = SmtpSink::start();
+    let app = TestApp::spawn().await;
+    // Recording the first sent email fails (after the SMTP server accepted it), so the job
+    // fails once and is retried.
+    sqlx::raw_sql(
+        "CREATE SEQUENCE fault_seq;
+         CREATE FUNCTION fail_first_record() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF nextval('fault_seq') = 1 THEN
+                 RAISE EXCEPTION 'injected fault: recording the sent email failed';
+             END IF;
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER fail_first BEFORE INSERT ON sent_emails
+             FOR EACH ROW EXECUTE FUNCTION fail_first_record();",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let _workers = app.workers(smtp.port, None);
+    app.register("onlyonce").await;
+
+    let db = app.db.clone();
+    forum_tests::eventually(
+        "the retried job to record the email",
+        Duration::from_secs(30),
+        || {
+            let db = db.clone();
+            async move {
+                let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM sent_emails")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+                (n == 1).then_some(())
+            }
+        },
+    )
+    .await;
+    let (fired,): (i64,) = sqlx::query_as("SELECT last_value FROM fault_seq")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(fired, 2, "the job failed once and ran again");
+    let text = smtp.text();
+    assert_eq!(
+        text.matches("To: onlyonce@example.com").count(),
+        1,
+        "sent once:\n{text}"
+    );
+}
+
+#[tokio::test]
+async fn dead_jobs_are_listed_and_retried_by_admins_only() {
+    let smtp = SmtpSink::start();
+    let app = TestApp::spawn().await;
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // SMTP unreachable: the verification email fails twice and lands in the dead set.
+    let failing = app.workers_with(nowhere, None, |s| s.email_max_attempts = 2);
+    app.register("deadletter").await;
+    let admin = app.admin("jobsadmin").await;
+    let user = app.register("nosy").await;
+
+    // Both verification emails (deadletter's and nosy's) die.
+    let overview = forum_tests::eventually("dead email jobs", Duration::from_secs(30), || async {
+        let o = app
+            .get_json("/api/v1/admin/jobs", Some(&admin.access_token))
+            .await;
+        let email = o["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["queue"] == "email")
+            .cloned()
+            .unwrap();
+        (email["dead"] == 2).then_some(email)
+    })
+    .await;
+    drop(failing);
+    assert_eq!(overview["retrying"], 0, "{overview}");
+    let dead = overview["dead_jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["job"]["to"] == "deadletter@example.com")
+        .cloned()
+        .unwrap();
+    assert_eq!(dead["attempts"], 2, "{overview}");
+    assert!(!dead["error"].as_str().unwrap().is_empty());
+    let id = dead["id"].as_str().unwrap().to_string();
+
+    // Non-admins may neither look nor retry.
+    let res = app
+        .get("/api/v1/admin/jobs", Some(&user.access_token))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = app
+        .post(
+            &format!("/api/v1/admin/jobs/{id}/retry"),
+            &json!({}),
+            Some(&user.access_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = app
+        .post(&format!("/api/v1/admin/jobs/{id}/retry"), &json!({}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // With SMTP back, the admin retries it and the email arrives.
+    let _workers = app.workers(smtp.port, None);
+    let res = app
+        .post(
+            &format!("/api/v1/admin/jobs/{id}/retry"),
+            &json!({}),
+            Some(&admin.access_token),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let body: forum_tests::serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["queue"], "email");
+    smtp.wait_for("the retried email", Duration::from_secs(30), |t| {
+        t.contains("To: deadletter@example.com")
+    })
+    .await;
+    // Gone from the dead set; a second retry finds nothing.
+    let res = app
+        .post(
+            &format!("/api/v1/admin/jobs/{id}/retry"),
+            &json!({}),
+            Some(&admin.access_token),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }

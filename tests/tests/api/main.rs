@@ -7,6 +7,7 @@ mod errors;
 mod faults;
 mod fuzz;
 mod idempotency;
+mod images;
 mod jobs;
 mod limits;
 mod listings;

@@ -18,6 +18,8 @@ struct World {
     post: String,
     comment: String,
     report: String,
+    /// A job in the email queue's dead set (for `retry_job`).
+    dead_job: String,
 }
 
 async fn world() -> World {
@@ -71,7 +73,25 @@ async fn world() -> World {
         .await;
     assert_eq!(report.status(), StatusCode::CREATED);
     let report: Value = report.json().await.unwrap();
+    let dead_job = uuid::Uuid::now_v7();
+    let dead = forum_domain::jobs::DeadJob {
+        id: dead_job,
+        queue: "email".into(),
+        attempts: 5,
+        error: "SMTP unreachable".into(),
+        failed_at: chrono::Utc::now(),
+        job: json!({"key": uuid::Uuid::now_v7(), "to": "x@example.com", "username": "x", "template": "welcome"}),
+    };
+    let mut redis = app.redis().await;
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{}email:forum:dead", app.redis_prefix))
+        .arg(dead_job.to_string())
+        .arg(serde_json::to_string(&dead).unwrap())
+        .query_async(&mut redis)
+        .await
+        .unwrap();
     World {
+        dead_job: dead_job.to_string(),
         post: id(&post),
         comment: id(&comment),
         report: id(&report),
@@ -102,6 +122,7 @@ fn request(w: &World, op: &str, path: &str, role: &str) -> Option<(String, Value
     let target = match op {
         "resolve_report" => w.report.clone(),
         "remove_comment" | "restore_comment" => w.comment.clone(),
+        "retry_job" => w.dead_job.clone(),
         _ => w.post.clone(),
     };
     let body = match op {
@@ -117,8 +138,10 @@ fn request(w: &World, op: &str, path: &str, role: &str) -> Option<(String, Value
             json!({"reason": "matrix"})
         }
         "lock_post" | "unlock_post" | "pin_post" | "unpin_post" | "unban_user"
-        | "remove_moderator" | "unapprove_user" => json!({}),
-        "list_approved" | "list_bans" | "list_reports" | "list_users" | "modlog" => Value::Null,
+        | "remove_moderator" | "unapprove_user" | "retry_job" => json!({}),
+        "list_approved" | "list_bans" | "list_reports" | "list_users" | "modlog" | "jobs" => {
+            Value::Null
+        }
         _ => return None,
     };
     let path = path
@@ -149,7 +172,7 @@ async fn authorization_matrix_covers_every_moderator_and_admin_route() {
         }
     }
     assert!(
-        ops.len() >= 26,
+        ops.len() >= 28,
         "found {} moderator/admin operations",
         ops.len()
     );
