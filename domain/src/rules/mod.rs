@@ -1,5 +1,6 @@
 //! Pure rules: validation, ranking, markdown, paging and permissions. No I/O.
 
+pub mod breaker;
 pub mod markdown;
 pub mod net;
 pub mod paging;
