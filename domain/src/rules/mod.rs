@@ -6,5 +6,6 @@ pub mod net;
 pub mod paging;
 pub mod permissions;
 pub mod ranking;
+pub mod summary;
 pub mod tree;
 pub mod validation;
