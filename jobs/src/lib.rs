@@ -1,5 +1,7 @@
-//! `forum-jobs`: the outbox relay and the workers on Redis queues (apalis).
+//! `forum-jobs`: the outbox relay and the workers on Redis queues (apalis), and the LLM
+//! provider layer for thread summaries.
 
+pub mod llm;
 pub mod mailer;
 pub mod relay;
 
