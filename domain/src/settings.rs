@@ -145,6 +145,37 @@ pub struct Settings {
     /// With `FORUM_BOOTSTRAP_ADMIN_PASSWORD`: an admin account ensured at start.
     pub bootstrap_admin_username: Option<String>,
     pub bootstrap_admin_email: Option<String>,
+    // LLM summaries
+    /// Comma-separated providers tried in order: `openai`, `anthropic`, `extractive` (local,
+    /// needs no key: keep it last so a summary is always produced). A provider whose API key
+    /// (`FORUM_OPENAI_API_KEY`, `FORUM_ANTHROPIC_API_KEY`) is unset is skipped.
+    pub summary_providers: String,
+    /// Any server speaking OpenAI's chat completions API.
+    pub openai_base_url: String,
+    pub openai_model: String,
+    /// USD per million tokens, for the cost estimate stored with each summary.
+    pub openai_price_input_per_mtok: f64,
+    pub openai_price_output_per_mtok: f64,
+    pub anthropic_base_url: String,
+    pub anthropic_model: String,
+    pub anthropic_price_input_per_mtok: f64,
+    pub anthropic_price_output_per_mtok: f64,
+    /// Whole-request timeout of one LLM call; a timeout counts against the provider's breaker.
+    pub llm_timeout_ms: u64,
+    /// Output token cap of one summary.
+    pub summary_max_tokens: u32,
+    /// Characters of thread text (post, then best comments) sent to an LLM.
+    pub summary_input_chars: usize,
+    /// Length cap of a local extractive summary.
+    pub summary_extractive_chars: usize,
+    /// Per-provider circuit breaker: opens when, within the window, at least `min_calls` calls
+    /// were made and `failure_ratio` of them failed; stays open `open_secs`, then lets
+    /// `half_open_probes` trial calls through.
+    pub breaker_window_secs: u64,
+    pub breaker_min_calls: u32,
+    pub breaker_failure_ratio: f64,
+    pub breaker_open_secs: u64,
+    pub breaker_half_open_probes: u32,
 }
 
 impl Default for Settings {
@@ -217,6 +248,25 @@ impl Default for Settings {
             s3_bucket: None,
             s3_endpoint: None,
             s3_region: "us-east-1".into(),
+            // LLM summaries
+            summary_providers: "openai,anthropic,extractive".into(),
+            openai_base_url: "https://api.openai.com/v1".into(),
+            openai_model: "gpt-4o-mini".into(),
+            openai_price_input_per_mtok: 0.15,
+            openai_price_output_per_mtok: 0.60,
+            anthropic_base_url: "https://api.anthropic.com".into(),
+            anthropic_model: "claude-haiku-4-5".into(),
+            anthropic_price_input_per_mtok: 1.00,
+            anthropic_price_output_per_mtok: 5.00,
+            llm_timeout_ms: 30_000,
+            summary_max_tokens: 400,
+            summary_input_chars: 12_000,
+            summary_extractive_chars: 900,
+            breaker_window_secs: 60,
+            breaker_min_calls: 10,
+            breaker_failure_ratio: 0.5,
+            breaker_open_secs: 60,
+            breaker_half_open_probes: 3,
         }
     }
 }
@@ -419,6 +469,41 @@ mod tests {
                 Config::load(),
                 Err(SettingsError::SecretInFile(_))
             ));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail API fixes the error type"
+    )]
+    fn llm_settings_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.settings.summary_providers,
+                "openai,anthropic,extractive"
+            );
+            assert_eq!(config.settings.breaker_failure_ratio, 0.5);
+            jail.set_env("FORUM_SUMMARY_PROVIDERS", "anthropic,extractive");
+            jail.set_env("FORUM_BREAKER_FAILURE_RATIO", "0.25");
+            jail.set_env("FORUM_LLM_TIMEOUT_MS", "1500");
+            jail.set_env("FORUM_OPENAI_PRICE_INPUT_PER_MTOK", "2.5");
+            jail.set_env("FORUM_ANTHROPIC_API_KEY", "sk-ant-from-env");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.settings.summary_providers, "anthropic,extractive");
+            assert_eq!(config.settings.breaker_failure_ratio, 0.25);
+            assert_eq!(config.settings.llm_timeout_ms, 1_500);
+            assert_eq!(config.settings.openai_price_input_per_mtok, 2.5);
+            assert_eq!(
+                config
+                    .anthropic_api_key
+                    .as_ref()
+                    .map(|k| k.expose_secret().to_string())
+                    .as_deref(),
+                Some("sk-ant-from-env")
+            );
             Ok(())
         });
     }

@@ -1,7 +1,9 @@
 //! `forum-jobs`: the outbox relay and one apalis worker per queue (email, images, summaries,
-//! probe), with our retry policy, a dead set, cleanup of finished jobs and metrics.
+//! probe), with our retry policy, a dead set, cleanup of finished jobs and metrics; and the LLM
+//! provider layer for thread summaries.
 
 pub mod images;
+pub mod llm;
 pub mod mailer;
 pub mod metrics;
 pub mod probe;
