@@ -14,5 +14,6 @@ pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod summaries;
 pub mod threads;
 pub mod uploads;

@@ -178,7 +178,7 @@ pub async fn invalidate_post(state: &AppState, row_community: Uuid, post: Uuid) 
         .invalidate(
             &state.metrics,
             &post_scopes(row_community),
-            &[post_key(state, post)],
+            &[post_key(state, post), crate::summaries::key(state, post)],
         )
         .await;
 }

@@ -124,8 +124,10 @@ pub struct Settings {
     /// Retry backoff: `base * 2^attempt` (± jitter), at most `max`.
     pub job_backoff_base_ms: u64,
     pub job_backoff_max_secs: u64,
-    /// Heartbeat of the workers; a worker silent for 5 beats has its jobs re-run elsewhere.
+    /// Heartbeat of the workers: an idle worker notices new jobs at its next beat.
     pub job_heartbeat_ms: u64,
+    /// A worker silent this long is taken for dead; its in-flight jobs are run elsewhere.
+    pub job_orphan_after_secs: u64,
     /// How often finished jobs are removed from Redis.
     pub job_cleanup_interval_secs: u64,
     /// SIGTERM: how long in-flight jobs may take to finish before they are returned.
@@ -142,6 +144,19 @@ pub struct Settings {
     pub s3_bucket: Option<String>,
     pub s3_endpoint: Option<String>,
     pub s3_region: String,
+    /// A summary is regenerated once its thread saw this many changes (comments written,
+    /// edited or deleted; post edits) ...
+    pub summary_regenerate_after_changes: i64,
+    /// ... and not more often than this.
+    pub summary_min_interval_secs: i64,
+    /// A queued request older than this (its job lost) may be queued again.
+    pub summary_pending_secs: i64,
+    /// Threads are summarized on their own every this many comments (0: never) ...
+    pub summary_auto_every_comments: i32,
+    /// ... at most this many per hour, site-wide.
+    pub summary_auto_per_hour: u32,
+    /// Comments read into a summary's input, best first.
+    pub summary_max_comments: i64,
     /// With `FORUM_BOOTSTRAP_ADMIN_PASSWORD`: an admin account ensured at start.
     pub bootstrap_admin_username: Option<String>,
     pub bootstrap_admin_email: Option<String>,
@@ -238,7 +253,8 @@ impl Default for Settings {
             probe_concurrency: 0,
             job_backoff_base_ms: 2_000,
             job_backoff_max_secs: 900,
-            job_heartbeat_ms: 2_000,
+            job_heartbeat_ms: 250,
+            job_orphan_after_secs: 10,
             job_cleanup_interval_secs: 60,
             job_shutdown_grace_secs: 30,
             jobs_metrics_addr: "127.0.0.1:9091".into(),
@@ -248,6 +264,12 @@ impl Default for Settings {
             s3_bucket: None,
             s3_endpoint: None,
             s3_region: "us-east-1".into(),
+            summary_regenerate_after_changes: 5,
+            summary_min_interval_secs: 600,
+            summary_pending_secs: 300,
+            summary_auto_every_comments: 25,
+            summary_auto_per_hour: 30,
+            summary_max_comments: 200,
             // LLM summaries
             summary_providers: "openai,anthropic,extractive".into(),
             openai_base_url: "https://api.openai.com/v1".into(),

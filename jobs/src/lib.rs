@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod probe;
 pub mod queue;
 pub mod relay;
+pub mod summaries;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,6 +94,19 @@ pub async fn run(
                 store,
                 config: config.clone(),
                 redis: Some(redis.clone()),
+            },
+            metrics.clone(),
+            stop_rx.clone(),
+        )),
+        tokio::spawn(queue::supervise(
+            config.clone(),
+            summaries::SummaryHandler {
+                db: db.clone(),
+                summarizer: Arc::new(llm::Summarizer::new(&config)),
+                redis: redis.clone(),
+                prefix: config.settings.redis_prefix.clone(),
+                max_comments: config.settings.summary_max_comments,
+                metrics: metrics.clone(),
             },
             metrics.clone(),
             stop_rx.clone(),

@@ -98,13 +98,15 @@ pub async fn storage<T>(config: &Config, topic: Topic) -> anyhow::Result<RedisSt
 
 pub fn storage_on<T>(conn: ConnectionManager, config: &Config, topic: Topic) -> RedisStorage<T> {
     let keys = QueueKeys::new(&config.settings.redis_prefix, topic);
+    let s = &config.settings;
+    let beat = s.job_heartbeat_ms.max(50);
+    // apalis declares a worker dead after `missed` beats; the beat also paces how soon an idle
+    // worker looks for new jobs, so the two are set apart (apalis defaults: 30 s x 10).
+    let missed = (s.job_orphan_after_secs * 1000 / beat).max(2);
     let storage_config = apalis_redis::Config::default()
         .queue(keys.queue)
-        // Notice new jobs and orphans of dead workers quickly (defaults: 30 s x 10).
-        .heartbeat_interval(Duration::from_millis(
-            config.settings.job_heartbeat_ms.max(100),
-        ))
-        .missed_heartbeats(5)
+        .heartbeat_interval(Duration::from_millis(beat))
+        .missed_heartbeats(usize::try_from(missed).unwrap_or(usize::MAX))
         .batch_size(32);
     RedisStorage::new(conn).with_config(storage_config)
 }

@@ -212,7 +212,6 @@ impl TestAppBuilder {
             // Retries come back quickly; no fixed metrics port (tests run in parallel).
             job_backoff_base_ms: 100,
             job_backoff_max_secs: 2,
-            job_heartbeat_ms: 1_000,
             jobs_metrics_addr: String::new(),
             ..Settings::default()
         };
@@ -573,7 +572,7 @@ impl TestApp {
         &self,
         smtp_port: u16,
         redis_url: Option<&str>,
-        tweak: impl FnOnce(&mut Settings),
+        tweak: impl FnOnce(&mut Config),
     ) -> Workers {
         let mut config = self.config.clone();
         config.settings.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
@@ -581,7 +580,7 @@ impl TestApp {
         if let Some(url) = redis_url {
             config.settings.redis_url = url.to_string();
         }
-        tweak(&mut config.settings);
+        tweak(&mut config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             if let Err(e) = forum_jobs::run(config, async move {

@@ -174,6 +174,8 @@ async fn create(
     )
     .await?;
     listings::forget_post(state, post.id).await;
+    crate::summaries::forget(state, post.id).await;
+    crate::summaries::on_new_comment(state, post.id, post.comment_count.saturating_add(1)).await;
     state.wrote(user).await;
     Ok((
         StatusCode::CREATED,
@@ -322,6 +324,7 @@ pub async fn update_comment(
     }
     let text = validate_body(&body.body).map_err(|e| ApiError::validation(vec![e]))?;
     comments::update(&state.db, row.id, &text, &markdown::render(&text)).await?;
+    crate::summaries::forget(&state, row.post_id).await;
     state.wrote(&user).await;
     Ok(web::Json(load(&state, row.id).await?.view(false)))
 }
@@ -347,6 +350,7 @@ pub async fn delete_comment(
         return Err(ApiError::forbidden("Only the author can delete a comment."));
     }
     comments::soft_delete(&state.db, row.id).await?;
+    crate::summaries::forget(&state, row.post_id).await;
     state.wrote(&user).await;
     Ok(HttpResponse::NoContent().finish())
 }

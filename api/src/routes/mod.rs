@@ -54,6 +54,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(posts::save_post)
             .service(posts::unsave_post)
             .service(posts::vote_post)
+            .service(posts::summary)
             .service(comments::create_comment)
             .service(comments::thread)
             .service(comments::get_comment)

@@ -447,3 +447,30 @@ pub async fn unsave_post(
     state.wrote(&user).await;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[utoipa::path(
+    tag = "posts",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The thread's current summary", body = crate::summaries::Summary),
+        (status = 202, description = "No current summary: one job was queued (concurrent requests share it); ask again shortly", body = crate::summaries::Pending),
+        (status = 404, description = "No such post (or deleted or removed)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Summary requests quota spent", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/posts/{id}/summary")]
+pub async fn summary(
+    state: web::Data<AppState>,
+    user: MaybeUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    Ok(
+        match crate::summaries::get(&state, user.0.as_ref(), &req, *id).await? {
+            crate::summaries::Answer::Ready(s) => HttpResponse::Ok().json(s),
+            crate::summaries::Answer::Pending => {
+                HttpResponse::Accepted().json(crate::summaries::Pending { status: "pending" })
+            }
+        },
+    )
+}

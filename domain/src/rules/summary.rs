@@ -149,9 +149,26 @@ pub fn truncate_chars(text: &str, max: usize) -> String {
     format!("{}{ELLIPSIS}", cut.trim_end())
 }
 
+/// Whether a summary made `changes` thread changes and `age_secs` ago is still served: fewer
+/// than `after_changes` changes, or younger than `min_interval_secs` (regeneration is rate
+/// limited per thread).
+pub fn is_current(changes: i64, age_secs: i64, after_changes: i64, min_interval_secs: i64) -> bool {
+    changes < after_changes.max(1) || age_secs < min_interval_secs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_is_current_until_enough_changes_and_time() {
+        assert!(is_current(0, 99_999, 5, 600));
+        assert!(is_current(4, 99_999, 5, 600));
+        assert!(!is_current(5, 601, 5, 600));
+        // Many changes, but regenerated too recently.
+        assert!(is_current(50, 599, 5, 600));
+        assert!(!is_current(1, 0, 1, 0));
+    }
 
     fn thread(comments: usize, comment_len: usize) -> ThreadInput {
         ThreadInput {

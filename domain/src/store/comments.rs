@@ -331,7 +331,8 @@ pub async fn create(
          ), parent AS (
             UPDATE comments SET reply_count = reply_count + 1 WHERE id = $3
          )
-         UPDATE posts SET comment_count = comment_count + 1 WHERE id = $2",
+         UPDATE posts SET comment_count = comment_count + 1, thread_changes = thread_changes + 1
+         WHERE id = $2",
     )
     .bind(id)
     .bind(new.post_id)
@@ -391,7 +392,11 @@ pub async fn update(
     body_html: &str,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE comments SET body = $2, body_html = $3, edited_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        "WITH c AS (
+            UPDATE comments SET body = $2, body_html = $3, edited_at = now()
+            WHERE id = $1 AND deleted_at IS NULL RETURNING post_id
+         )
+         UPDATE posts SET thread_changes = thread_changes + 1 WHERE id IN (SELECT post_id FROM c)",
     )
     .bind(id)
     .bind(body)
@@ -405,8 +410,11 @@ pub async fn update(
 /// `comment_count` keeps counting it, as Reddit's does.
 pub async fn soft_delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE comments SET deleted_at = now(), body = '[deleted]', body_html = '<p>[deleted]</p>'
-         WHERE id = $1 AND deleted_at IS NULL",
+        "WITH c AS (
+            UPDATE comments SET deleted_at = now(), body = '[deleted]', body_html = '<p>[deleted]</p>'
+            WHERE id = $1 AND deleted_at IS NULL RETURNING post_id
+         )
+         UPDATE posts SET thread_changes = thread_changes + 1 WHERE id IN (SELECT post_id FROM c)",
     )
     .bind(id)
     .execute(db)

@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod posts;
 pub mod sessions;
+pub mod summaries;
 pub mod users;
 pub mod votes;
 

@@ -162,7 +162,8 @@ pub async fn update(
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE posts SET title = COALESCE($2, title), body = COALESCE($3, body),
-            body_html = COALESCE($4, body_html), edited_at = now()
+            body_html = COALESCE($4, body_html), edited_at = now(),
+            thread_changes = thread_changes + 1
          WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(id)

@@ -334,7 +334,7 @@ async fn dead_jobs_are_listed_and_retried_by_admins_only() {
         .unwrap()
         .port();
     // SMTP unreachable: the verification email fails twice and lands in the dead set.
-    let failing = app.workers_with(nowhere, None, |s| s.email_max_attempts = 2);
+    let failing = app.workers_with(nowhere, None, |c| c.settings.email_max_attempts = 2);
     app.register("deadletter").await;
     let admin = app.admin("jobsadmin").await;
     let user = app.register("nosy").await;

@@ -15,4 +15,5 @@ mod moderation;
 mod openapi;
 mod posts;
 mod service;
+mod summaries;
 mod votes;
