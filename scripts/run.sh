@@ -41,6 +41,8 @@ export FORUM_BOOTSTRAP_ADMIN_PASSWORD=${FORUM_BOOTSTRAP_ADMIN_PASSWORD:-admin-pa
 export FORUM_PUBLIC_URL=${FORUM_PUBLIC_URL:-http://$FORUM_HTTP_ADDR}
 # Without FORUM_SMTP_URL the workers write each email as an .eml file here.
 export FORUM_MAIL_DIR=${FORUM_MAIL_DIR:-$root/.forum/mail}
+# Uploaded images and their variants (served by the API under /media/).
+export FORUM_MEDIA_DIR=${FORUM_MEDIA_DIR:-$root/.forum/media}
 logs="$root/.forum/logs"
 mkdir -p "$logs"
 
@@ -89,6 +91,9 @@ cat <<INFO
                 curl -s -H 'content-type: application/json' -d '{"login":"$demo_user","password":"$demo_password"}' $url/api/v1/auth/login
   Logs          $logs/ (workers: jobs.log)
   Email         ${FORUM_SMTP_URL:-.eml files in $FORUM_MAIL_DIR}
+  Images        $FORUM_MEDIA_DIR (served at $url/media/)
+  Workers       metrics at http://${FORUM_JOBS_METRICS_ADDR:-127.0.0.1:9091}/metrics; queues at $url/api/v1/admin/jobs (admin)
+  Summaries     ${FORUM_OPENAI_API_KEY:+OpenAI, }${FORUM_ANTHROPIC_API_KEY:+Anthropic, }local extractive summarizer
   Limits        demo budgets are relaxed except login (README, "Limits and hardening")
 
   Ctrl-C stops the API and workers.

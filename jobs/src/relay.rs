@@ -17,6 +17,11 @@ use sqlx::PgPool;
 /// Lua `unpack`, which breaks past a few thousand).
 const BATCH: i64 = 200;
 
+/// Jobs a queue may hold waiting before the relay stops feeding it. apalis-redis promotes every
+/// due job of `{queue}:scheduled` with one Lua `unpack`, which fails past ~8,000 and would stop
+/// the queue for good; above this the rows simply wait in the outbox (the outbox lag shows it).
+pub const BACKLOG_CAP: u64 = 4_000;
+
 /// Every queue, with payloads left as JSON: the workers read the same bytes as their own types.
 pub type Queues = HashMap<Topic, RedisStorage<Envelope<serde_json::Value>>>;
 
@@ -34,9 +39,14 @@ impl Relay {
         if rows.is_empty() {
             return Ok(0);
         }
+        let full = self.full_queues().await?;
         let mut moved = Vec::with_capacity(rows.len());
         for row in rows {
-            match Topic::parse(&row.topic).and_then(|t| self.queues.get_mut(&t)) {
+            let topic = Topic::parse(&row.topic);
+            if topic.is_some_and(|t| full.contains(&t)) {
+                continue;
+            }
+            match topic.and_then(|t| self.queues.get_mut(&t)) {
                 Some(queue) => queue
                     .push(Envelope::new(row.id, row.payload))
                     .await
@@ -48,9 +58,37 @@ impl Relay {
             }
             moved.push(row.id);
         }
+        if moved.is_empty() {
+            return Ok(0);
+        }
         outbox::mark_sent(&mut tx, &moved).await?;
         tx.commit().await?;
         Ok(moved.len())
+    }
+
+    /// Queues whose backlog is at the cap.
+    async fn full_queues(&mut self) -> anyhow::Result<Vec<Topic>> {
+        let mut full = Vec::new();
+        let topics: Vec<Topic> = self.queues.keys().copied().collect();
+        for topic in topics {
+            let Some(storage) = self.queues.get_mut(&topic) else {
+                continue;
+            };
+            let key = storage.get_config().scheduled_jobs_set();
+            let waiting: u64 = redis::cmd("ZCARD")
+                .arg(key)
+                .query_async(storage.get_connection())
+                .await?;
+            if waiting >= BACKLOG_CAP {
+                tracing::warn!(
+                    queue = topic.as_str(),
+                    waiting,
+                    "queue backlog at its cap; rows wait in the outbox"
+                );
+                full.push(topic);
+            }
+        }
+        Ok(full)
     }
 
     /// Runs rounds until cancelled: at once while there is work, else after `idle`.
