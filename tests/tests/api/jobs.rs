@@ -411,3 +411,64 @@ async fn dead_jobs_are_listed_and_retried_by_admins_only() {
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn finished_jobs_are_removed_from_redis_on_schedule() {
+    use forum_domain::jobs::{ProbeJob, Topic};
+    let smtp = SmtpSink::start();
+    let app = TestApp::spawn().await;
+    let _workers = app.workers_with(smtp.port, None, |c| {
+        c.settings.probe_concurrency = 4;
+        c.settings.job_cleanup_interval_secs = 1;
+    });
+    let ids: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::now_v7()).collect();
+    for id in &ids {
+        forum_domain::store::outbox::enqueue(
+            &app.db,
+            Topic::Probe,
+            &ProbeJob {
+                id: Some(*id),
+                sleep_ms: 0,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let mut redis = app.redis().await;
+    let prefix = app.redis_prefix.clone();
+    for id in &ids {
+        let p = prefix.clone();
+        let r = redis.clone();
+        forum_tests::eventually("every probe job to run", Duration::from_secs(30), || {
+            let mut r = r.clone();
+            let p = p.clone();
+            async move { (probe_runs(&mut r, &p, *id).await == 1).then_some(()) }
+        })
+        .await;
+    }
+    // apalis-redis keeps each done job's data, meta and result; the cleanup deletes them.
+    forum_tests::eventually(
+        "finished jobs to be deleted",
+        Duration::from_secs(30),
+        || {
+            let mut r = redis.clone();
+            let p = prefix.clone();
+            async move {
+                let (data, done): (u64, u64) = redis::pipe()
+                    .hlen(format!("{p}probe:data"))
+                    .scard(format!("{p}probe:done"))
+                    .query_async(&mut r)
+                    .await
+                    .unwrap();
+                (data == 0 && done == 0).then_some(())
+            }
+        },
+    )
+    .await;
+    let metas: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}probe:meta:*"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(metas.is_empty(), "{metas:?}");
+}
