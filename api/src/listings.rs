@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use forum_domain::model::{Page, Post};
 use forum_domain::rules::paging::finish_page;
-use forum_domain::store::posts::{self, Listing, PostRow, Scope};
+use forum_domain::store::posts::{self, Listing, PostRow, Scope, Sort};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -83,6 +83,15 @@ async fn query_page(
         );
         listing.limit = (listing.limit - items.len() as i64).max(1);
     }
+    if listing.sort != Sort::New
+        && let Some((rows, next_cursor)) = snapshot_page(state, db, &listing).await?
+    {
+        items.extend(
+            rows.into_iter()
+                .map(|r| r.into_post(listing.include_removed)),
+        );
+        return Ok(Page { items, next_cursor });
+    }
     let rows = posts::list(db, &listing).await?;
     let (rows, next_cursor) = finish_page(rows, listing.limit, |r| listing.cursor_for(r));
     items.extend(
@@ -90,6 +99,118 @@ async fn query_page(
             .map(|r| r.into_post(listing.include_removed)),
     );
     Ok(Page { items, next_cursor })
+}
+
+/// Entries a listing snapshot keeps (40 pages of 25); past them pages go on by keyset.
+const SNAPSHOT_LEN: i64 = 1000;
+const SNAPSHOT_TTL_SECS: i64 = 3600;
+
+fn snapshot_key(state: &AppState, id: Uuid) -> String {
+    state.cache.key(&format!("snap:{id}"))
+}
+
+/// A page of a vote-ordered listing cut from the order its first page saw, so votes between
+/// page requests neither repeat nor skip items (a keyset on a score that moves would). The
+/// first page takes the snapshot (ids and sort keys, in Redis for an hour); later pages read
+/// their slice and load those posts fresh. `None`: no snapshot (Redis unavailable, or it
+/// expired): the caller goes on by keyset from the cursor's last item.
+async fn snapshot_page(
+    state: &AppState,
+    db: &sqlx::PgPool,
+    listing: &Listing,
+) -> ApiResult<Option<(Vec<PostRow>, Option<String>)>> {
+    use redis::AsyncCommands;
+    let limit = usize::try_from(listing.limit).unwrap_or(25);
+    let mut redis = state.redis.clone();
+    // The snapshot, where in it this page starts, and up to `limit + 1` of its entries from there.
+    let (snapshot, window_start, entries): (Uuid, usize, Vec<(Uuid, f64)>) = match &listing.after {
+        None => {
+            let ids = posts::list_ids(
+                db,
+                &Listing {
+                    limit: SNAPSHOT_LEN,
+                    ..listing.clone()
+                },
+            )
+            .await?;
+            let snapshot = Uuid::now_v7();
+            if ids.len() > limit {
+                let key = snapshot_key(state, snapshot);
+                let entries: Vec<String> = ids
+                    .iter()
+                    .map(|(id, k)| format!("{id}:{:016x}", k.to_bits()))
+                    .collect();
+                let stored: Result<(), _> = redis::pipe()
+                    .rpush(&key, entries)
+                    .ignore()
+                    .expire(&key, SNAPSHOT_TTL_SECS)
+                    .ignore()
+                    .query_async(&mut redis)
+                    .await;
+                if let Err(e) = stored {
+                    state.metrics.redis_error("snapshot");
+                    tracing::warn!(error = %e, "listing snapshot not stored; paging by keyset");
+                    return Ok(None);
+                }
+            }
+            (snapshot, 0, ids.into_iter().take(limit + 1).collect())
+        }
+        Some(cursor) => {
+            let (Some(snapshot), Some(pos)) = (cursor.snapshot, cursor.pos) else {
+                return Ok(None);
+            };
+            let pos = pos as usize;
+            let raw: Vec<String> = match redis
+                .lrange(
+                    snapshot_key(state, snapshot),
+                    pos as isize,
+                    (pos + limit) as isize,
+                )
+                .await
+            {
+                Ok(raw) => raw,
+                Err(e) => {
+                    state.metrics.redis_error("snapshot");
+                    tracing::warn!(error = %e, "listing snapshot unreadable; paging by keyset");
+                    return Ok(None);
+                }
+            };
+            // A cursor into a snapshot is only given while entries remain: none means it expired.
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            let window = raw
+                .iter()
+                .filter_map(|e| {
+                    let (id, bits) = e.split_once(':')?;
+                    Some((
+                        id.parse().ok()?,
+                        f64::from_bits(u64::from_str_radix(bits, 16).ok()?),
+                    ))
+                })
+                .collect();
+            (snapshot, pos, window)
+        }
+    };
+    let served: Vec<(Uuid, f64)> = entries.iter().take(limit).copied().collect();
+    let Some(&(last_id, last_key)) = served.last() else {
+        return Ok(Some((Vec::new(), None)));
+    };
+    let ids: Vec<Uuid> = served.iter().map(|(id, _)| *id).collect();
+    let rows = posts::by_ids(db, &ids, listing.include_removed).await?;
+    let next_pos = window_start + served.len();
+    let next = if entries.len() > limit {
+        let mut cursor = listing.cursor_at(last_id, last_key);
+        cursor.snapshot = Some(snapshot);
+        cursor.pos = u32::try_from(next_pos).ok();
+        Some(cursor.encode())
+    } else if next_pos >= SNAPSHOT_LEN as usize {
+        // The snapshot ended before the listing did: go on by keyset.
+        Some(listing.cursor_at(last_id, last_key).encode())
+    } else {
+        None
+    };
+    Ok(Some((rows, next)))
 }
 
 /// Sets the caller's vote and saved flag on each post.

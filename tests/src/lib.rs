@@ -695,6 +695,24 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
+    /// Sends SIGTERM and waits (up to `limit`) for the process to exit; its exit status.
+    pub fn terminate(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the worker did not exit within {limit:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Sends SIGKILL: no shutdown, no cleanup, jobs left in flight.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

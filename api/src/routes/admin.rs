@@ -88,6 +88,8 @@ pub async fn list_users(
         key: None,
         id: r.id,
         at: None,
+        snapshot: None,
+        pos: None,
     });
     Ok(web::Json(Page { items, next_cursor }))
 }
@@ -277,6 +279,8 @@ pub async fn modlog(
         key: None,
         id: r.id,
         at: None,
+        snapshot: None,
+        pos: None,
     });
     Ok(web::Json(Page { items, next_cursor }))
 }

@@ -450,6 +450,8 @@ pub async fn user_comments(
         key: (sort == AuthorSort::Top).then_some(r.sort_key),
         id: r.id,
         at: None,
+        snapshot: None,
+        pos: None,
     });
     let mut items: Vec<Comment> = rows.into_iter().map(|r| r.view(false)).collect();
     if let Some(u) = &user.0 {

@@ -125,6 +125,8 @@ pub async fn saved_posts(
         key: Some(r.sort_key),
         id: r.id,
         at: None,
+        snapshot: None,
+        pos: None,
     });
     Ok(web::Json(
         listings::rows_page(&state, rows, next, Some(&user)).await?,
@@ -175,6 +177,8 @@ pub async fn list_notifications(
         key: None,
         id: r.id,
         at: None,
+        snapshot: None,
+        pos: None,
     });
     Ok(web::Json(Page {
         items: rows.into_iter().map(Notification::from).collect(),

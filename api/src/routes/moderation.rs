@@ -361,6 +361,8 @@ pub async fn list_reports(
         key: None,
         id: r.id,
         at: None,
+        snapshot: None,
+        pos: None,
     });
     Ok(web::Json(Page { items, next_cursor }))
 }
@@ -517,6 +519,8 @@ pub async fn list_bans(
         key: None,
         id: *id,
         at: None,
+        snapshot: None,
+        pos: None,
     });
     Ok(web::Json(Page {
         items: rows.into_iter().map(|(b, _)| b).collect(),
@@ -553,6 +557,8 @@ pub async fn community_modlog(
         key: None,
         id: r.id,
         at: None,
+        snapshot: None,
+        pos: None,
     });
     Ok(web::Json(Page { items, next_cursor }))
 }

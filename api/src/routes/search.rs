@@ -80,6 +80,8 @@ pub async fn search(
                 key: Some(r.sort_key),
                 id: r.id,
                 at: None,
+                snapshot: None,
+                pos: None,
             });
             let page = listings::rows_page(&state, rows, next, user.0.as_ref()).await?;
             Ok(web::Json(SearchResults {
@@ -100,6 +102,8 @@ pub async fn search(
                 key: Some(*rank),
                 id: r.id,
                 at: None,
+                snapshot: None,
+                pos: None,
             });
             let items = rows.into_iter().map(|(r, _)| Community::from(r));
             Ok(web::Json(SearchResults {

@@ -83,6 +83,8 @@ pub async fn user_posts(
         key: (sort == AuthorSort::Top).then_some(r.sort_key),
         id: r.id,
         at: None,
+        snapshot: None,
+        pos: None,
     });
     Ok(web::Json(
         listings::rows_page(&state, rows, next, user.0.as_ref()).await?,

@@ -28,6 +28,14 @@ pub struct Cursor {
     /// A reference time (unix seconds) that time-dependent sorts evaluate against.
     #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     pub at: Option<i64>,
+    /// A snapshot of the listing's order taken by its first page, and the position in it:
+    /// votes move items between pages, so pages of vote-ordered sorts are cut from the order as
+    /// it was when the reader started. `key`/`id` still name the last item (to go on by keyset
+    /// past the snapshot's end, or if it expired).
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Uuid>,
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub pos: Option<u32>,
 }
 
 mod f64_bits {
@@ -90,6 +98,8 @@ mod tests {
                 key: Some(key),
                 id: Uuid::nil(),
                 at: None,
+                snapshot: None,
+                pos: None,
             };
             let back = Cursor::decode(&c.encode(), "hot").unwrap().key.unwrap();
             assert_eq!(back.to_bits(), key.to_bits(), "{key}");
@@ -103,6 +113,8 @@ mod tests {
             key: Some(14072.057711111113),
             id: Uuid::now_v7(),
             at: None,
+            snapshot: None,
+            pos: None,
         };
         let decoded = Cursor::decode(&c.encode(), "hot").unwrap();
         assert_eq!(decoded, c);
@@ -120,6 +132,8 @@ mod tests {
             key: None,
             id: Uuid::now_v7(),
             at: Some(5),
+            snapshot: None,
+            pos: None,
         };
         assert_eq!(Cursor::decode(&c.encode(), "hot"), Err(InvalidCursor));
         assert_eq!(Cursor::decode("!!!", "new"), Err(InvalidCursor));
@@ -166,6 +180,8 @@ mod page_tests {
             key: None,
             id,
             at: None,
+            snapshot: None,
+            pos: None,
         };
         let (rows, next) = finish_page(vec![1, 2, 3], 2, c);
         assert_eq!(rows, [1, 2]);

@@ -162,6 +162,8 @@ impl CommentSort {
                 .map(|r| r.sort_key),
             id: row.map_or(Uuid::nil(), |r| r.id),
             at: None,
+            snapshot: None,
+            pos: None,
         }
     }
 }

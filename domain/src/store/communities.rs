@@ -218,6 +218,8 @@ pub fn cursor_for(sort: CommunitySort, row: &CommunityRow) -> Cursor {
         key,
         id: row.id,
         at: None,
+        snapshot: None,
+        pos: None,
     }
 }
 

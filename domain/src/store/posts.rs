@@ -282,14 +282,21 @@ impl Listing {
     }
 
     pub fn cursor_for(&self, row: &PostRow) -> Cursor {
+        self.cursor_at(row.id, row.sort_key)
+    }
+
+    /// The keyset cursor after the item `id` whose sort value is `key`.
+    pub fn cursor_at(&self, id: Uuid, key: f64) -> Cursor {
         let at = matches!(self.sort, Sort::Rising | Sort::Top | Sort::Controversial)
             .then(|| self.reference_time().timestamp());
-        let key = (self.sort != Sort::New).then_some(row.sort_key);
+        let key = (self.sort != Sort::New).then_some(key);
         Cursor {
             scope: self.cursor_scope(),
             key,
-            id: row.id,
+            id,
             at,
+            snapshot: None,
+            pos: None,
         }
     }
 
@@ -454,6 +461,41 @@ fn rising_query(
 pub async fn list(db: impl PgExecutor<'_>, listing: &Listing) -> Result<Vec<PostRow>, StoreError> {
     let mut qb = listing_query(listing);
     Ok(qb.build_query_as().fetch_all(db).await?)
+}
+
+/// The order of a listing as ids with their sort keys, `listing.limit` of them (no extra row):
+/// what a snapshot of the listing keeps.
+pub async fn list_ids(
+    db: impl PgExecutor<'_>,
+    listing: &Listing,
+) -> Result<Vec<(Uuid, f64)>, StoreError> {
+    let mut inner = listing.clone();
+    inner.limit = listing.limit - 1;
+    let mut qb = build_listing(&inner, "SELECT q.id, q.sort_key FROM (");
+    qb.push(") q ORDER BY q.sort_key DESC, q.id DESC");
+    Ok(qb.build_query_as().fetch_all(db).await?)
+}
+
+/// These posts (those still listed), in the order of `ids`.
+pub async fn by_ids(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+    include_removed: bool,
+) -> Result<Vec<PostRow>, StoreError> {
+    let sql = if include_removed {
+        concat!(
+            post_select!("0::float8"),
+            " WHERE p.deleted_at IS NULL AND c.removed_at IS NULL AND p.id = ANY($1)"
+        )
+    } else {
+        concat!(
+            post_select!("0::float8"),
+            " WHERE p.deleted_at IS NULL AND p.removed_at IS NULL AND c.removed_at IS NULL AND p.id = ANY($1)"
+        )
+    };
+    let mut rows: Vec<PostRow> = sqlx::query_as(sql).bind(ids).fetch_all(db).await?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    Ok(rows)
 }
 
 /// Pinned posts of a community, oldest pin first.

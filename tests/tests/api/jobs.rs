@@ -472,3 +472,48 @@ async fn finished_jobs_are_removed_from_redis_on_schedule() {
         .unwrap();
     assert!(metas.is_empty(), "{metas:?}");
 }
+
+#[tokio::test]
+async fn sigterm_lets_the_running_job_finish_and_leaves_nothing_in_flight() {
+    use forum_domain::jobs::{ProbeJob, Topic};
+    let app = TestApp::spawn().await;
+    let exe = env!("CARGO_BIN_EXE_forum-jobs-under-test");
+    let mut worker = app.worker_process(exe, &[("FORUM_PROBE_CONCURRENCY", "1")]);
+    let id = uuid::Uuid::now_v7();
+    forum_domain::store::outbox::enqueue(
+        &app.db,
+        Topic::Probe,
+        &ProbeJob {
+            id: Some(id),
+            sleep_ms: 1_500,
+        },
+    )
+    .await
+    .unwrap();
+    let mut redis = app.redis().await;
+    let prefix = app.redis_prefix.clone();
+    forum_tests::eventually("the job to start", Duration::from_secs(30), || {
+        let mut r = redis.clone();
+        let p = prefix.clone();
+        async move { (probe_runs(&mut r, &p, id).await == 1).then_some(()) }
+    })
+    .await;
+    let status = worker.terminate(Duration::from_secs(20));
+    assert!(status.success(), "{status}");
+    // Finished, not abandoned: nothing waits, nothing is held by a worker, and it ran once.
+    let stats = forum_domain::queues::stats(&mut redis, &prefix, Topic::Probe, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats.ready, stats.scheduled, stats.running, stats.dead),
+        (0, 0, 0, 0),
+        "{stats:?}"
+    );
+    let done: u64 = redis::cmd("SCARD")
+        .arg(format!("{prefix}probe:done"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(done, 1);
+    assert_eq!(probe_runs(&mut redis, &prefix, id).await, 1);
+}

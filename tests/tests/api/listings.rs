@@ -239,6 +239,8 @@ async fn listing_queries_are_index_scans_not_table_sorts() {
         key: Some(14_000.0),
         id: Uuid::max(),
         at: None,
+        snapshot: None,
+        pos: None,
     };
     for scope in [
         Scope::All,
@@ -476,4 +478,67 @@ async fn pinned_posts_lead_the_community_hot_listing() {
     // Outside the community's hot listing it is an ordinary post.
     let global = app.get_json("/api/v1/posts?sort=hot", None).await;
     assert_ne!(global["items"][0]["title"], "old announcement");
+}
+
+/// Follows `next_cursor` from the page already fetched, calling `between` before each request.
+async fn rest_of_walk(app: &TestApp, query: &str, first: &Value) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    let mut cursor = first["next_cursor"].as_str().map(str::to_string);
+    while let Some(c) = cursor {
+        let page = app
+            .get_json(&format!("/api/v1/posts?{query}&cursor={c}"), None)
+            .await;
+        ids.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().parse::<Uuid>().unwrap()),
+        );
+        cursor = page["next_cursor"].as_str().map(str::to_string);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn votes_between_pages_neither_repeat_nor_skip_posts() {
+    let app = TestApp::spawn().await;
+    let user = app.register("steady").await;
+    app.create_community(&user.access_token, "steady").await;
+    for i in 0..30 {
+        app.create_post(&user.access_token, "steady", &format!("p{i}"), "")
+            .await;
+    }
+    // Distinct scores, so every sort has a definite order.
+    sqlx::query(
+        "UPDATE posts SET upvotes = n, score = n FROM
+           (SELECT id, row_number() OVER (ORDER BY id)::int * 3 AS n FROM posts) s
+         WHERE s.id = posts.id",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    for sort in ["sort=top&t=all", "sort=hot", "sort=controversial&t=all"] {
+        let query = format!("{sort}&community=steady&limit=10");
+        let first = app.get_json(&format!("/api/v1/posts?{query}"), None).await;
+        let mut ids: Vec<Uuid> = first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 10, "{query}");
+        // Between page requests the votes turn the order upside down: what was first is now
+        // last, and the other way round.
+        sqlx::query(
+            "UPDATE posts SET upvotes = 200 - upvotes, downvotes = upvotes % 7, score = 200 - upvotes - upvotes % 7",
+        )
+        .execute(&app.db)
+        .await
+        .unwrap();
+        ids.extend(rest_of_walk(&app, &query, &first).await);
+        let unique: HashSet<Uuid> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len(), "{query}: a post was listed twice");
+        assert_eq!(ids.len(), 30, "{query}: posts were skipped");
+    }
 }
