@@ -228,47 +228,54 @@ async fn probe_runs(
     runs.unwrap_or(0)
 }
 
-#[tokio::test]
-async fn a_job_of_a_sigkilled_worker_runs_again_after_a_restart_within_60_s() {
+/// Queues a probe job (through the outbox) that counts its runs and then sleeps `sleep_ms`.
+async fn enqueue_probe(app: &TestApp, sleep_ms: u64) -> uuid::Uuid {
     use forum_domain::jobs::{ProbeJob, Topic};
-    let app = TestApp::spawn().await;
-    let exe = env!("CARGO_BIN_EXE_forum-jobs-under-test");
-    let env = [("FORUM_PROBE_CONCURRENCY", "1")];
-    let mut first = app.worker_process(exe, &env);
     let id = uuid::Uuid::now_v7();
-    // A job that blocks for ten minutes, so it is surely in flight when the worker dies.
     forum_domain::store::outbox::enqueue(
         &app.db,
         Topic::Probe,
         &ProbeJob {
             id: Some(id),
-            sleep_ms: 600_000,
+            sleep_ms,
         },
     )
     .await
     .unwrap();
-    let mut redis = app.redis().await;
+    id
+}
+
+/// Waits until the probe job `id` has run `runs` times.
+async fn wait_probe_runs(app: &TestApp, id: uuid::Uuid, runs: i64, what: &str, limit: Duration) {
+    let redis = app.redis().await;
     let prefix = app.redis_prefix.clone();
-    forum_tests::eventually("the job to start", Duration::from_secs(30), || {
+    forum_tests::eventually(what, limit, || {
         let mut r = redis.clone();
         let p = prefix.clone();
-        async move { (probe_runs(&mut r, &p, id).await == 1).then_some(()) }
+        async move { (probe_runs(&mut r, &p, id).await == runs).then_some(()) }
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_job_of_a_sigkilled_worker_runs_again_after_a_restart_within_60_s() {
+    let app = TestApp::spawn().await;
+    let exe = env!("CARGO_BIN_EXE_forum-jobs-under-test");
+    let env = [("FORUM_PROBE_CONCURRENCY", "1")];
+    let mut first = app.worker_process(exe, &env);
+    // A job that blocks for ten minutes, so it is surely in flight when the worker dies.
+    let id = enqueue_probe(&app, 600_000).await;
+    wait_probe_runs(&app, id, 1, "the job to start", Duration::from_secs(30)).await;
 
     first.kill();
     let killed = std::time::Instant::now();
     let _second = app.worker_process(exe, &env);
-    forum_tests::eventually("the job to run again", Duration::from_secs(60), || {
-        let mut r = redis.clone();
-        let p = prefix.clone();
-        async move { (probe_runs(&mut r, &p, id).await == 2).then_some(()) }
-    })
-    .await;
+    wait_probe_runs(&app, id, 2, "the job to run again", Duration::from_secs(60)).await;
     let took = killed.elapsed();
     assert!(took < Duration::from_secs(60), "re-run after {took:?}");
     eprintln!("orphaned job re-run {took:?} after SIGKILL");
-    assert_eq!(probe_runs(&mut redis, &prefix, id).await, 2);
+    let mut redis = app.redis().await;
+    assert_eq!(probe_runs(&mut redis, &app.redis_prefix, id).await, 2);
 }
 
 #[tokio::test]
@@ -414,38 +421,28 @@ async fn dead_jobs_are_listed_and_retried_by_admins_only() {
 
 #[tokio::test]
 async fn finished_jobs_are_removed_from_redis_on_schedule() {
-    use forum_domain::jobs::{ProbeJob, Topic};
     let smtp = SmtpSink::start();
     let app = TestApp::spawn().await;
     let _workers = app.workers_with(smtp.port, None, |c| {
         c.settings.probe_concurrency = 4;
         c.settings.job_cleanup_interval_secs = 1;
     });
-    let ids: Vec<uuid::Uuid> = (0..20).map(|_| uuid::Uuid::now_v7()).collect();
-    for id in &ids {
-        forum_domain::store::outbox::enqueue(
-            &app.db,
-            Topic::Probe,
-            &ProbeJob {
-                id: Some(*id),
-                sleep_ms: 0,
-            },
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        ids.push(enqueue_probe(&app, 0).await);
+    }
+    for id in ids {
+        wait_probe_runs(
+            &app,
+            id,
+            1,
+            "every probe job to run",
+            Duration::from_secs(30),
         )
-        .await
-        .unwrap();
+        .await;
     }
     let mut redis = app.redis().await;
     let prefix = app.redis_prefix.clone();
-    for id in &ids {
-        let p = prefix.clone();
-        let r = redis.clone();
-        forum_tests::eventually("every probe job to run", Duration::from_secs(30), || {
-            let mut r = r.clone();
-            let p = p.clone();
-            async move { (probe_runs(&mut r, &p, *id).await == 1).then_some(()) }
-        })
-        .await;
-    }
     // apalis-redis keeps each done job's data, meta and result; the cleanup deletes them.
     forum_tests::eventually(
         "finished jobs to be deleted",
@@ -475,29 +472,14 @@ async fn finished_jobs_are_removed_from_redis_on_schedule() {
 
 #[tokio::test]
 async fn sigterm_lets_the_running_job_finish_and_leaves_nothing_in_flight() {
-    use forum_domain::jobs::{ProbeJob, Topic};
+    use forum_domain::jobs::Topic;
     let app = TestApp::spawn().await;
     let exe = env!("CARGO_BIN_EXE_forum-jobs-under-test");
     let mut worker = app.worker_process(exe, &[("FORUM_PROBE_CONCURRENCY", "1")]);
-    let id = uuid::Uuid::now_v7();
-    forum_domain::store::outbox::enqueue(
-        &app.db,
-        Topic::Probe,
-        &ProbeJob {
-            id: Some(id),
-            sleep_ms: 1_500,
-        },
-    )
-    .await
-    .unwrap();
+    let id = enqueue_probe(&app, 1_500).await;
+    wait_probe_runs(&app, id, 1, "the job to start", Duration::from_secs(30)).await;
     let mut redis = app.redis().await;
     let prefix = app.redis_prefix.clone();
-    forum_tests::eventually("the job to start", Duration::from_secs(30), || {
-        let mut r = redis.clone();
-        let p = prefix.clone();
-        async move { (probe_runs(&mut r, &p, id).await == 1).then_some(()) }
-    })
-    .await;
     let status = worker.terminate(Duration::from_secs(20));
     assert!(status.success(), "{status}");
     // Finished, not abandoned: nothing waits, nothing is held by a worker, and it ran once.
