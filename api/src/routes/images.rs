@@ -27,7 +27,7 @@ const MAX_IMAGES_PER_POST: i64 = 20;
         (status = 202, description = "Stored and queued; `state` is `pending` until processed", body = ImageAccepted),
         (status = 403, description = "Not the post's author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The post has the most images it may have", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The post has the most images it may have, or an upload with this Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than 10 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a JPEG, PNG, GIF or WebP image (by its bytes), or not multipart", body = Problem, content_type = "application/problem+json"),
     )
@@ -65,6 +65,7 @@ pub async fn upload_post_image(
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "Stored and queued; the profile's `avatar` changes once it is processed", body = ImageAccepted),
+        (status = 409, description = "An upload with this Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than 10 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a JPEG, PNG, GIF or WebP image (by its bytes), or not multipart", body = Problem, content_type = "application/problem+json"),
     )

@@ -27,8 +27,11 @@ async fn schemathesis_finds_no_failures() {
                 "15",
                 "--seed",
                 "20261122",
+                // One worker: with two threads, CPython 3.11's `ast.parse` (used by hypothesis to
+                // describe strategies) intermittently fails with "AST constructor recursion depth
+                // mismatch", a runtime error of the fuzzer rather than a finding.
                 "--workers",
-                "2",
+                "1",
                 "--no-color",
             ])
             .env("SCHEMATHESIS_HOOKS", "forum_hooks")
