@@ -1,1 +1,3 @@
-//! Benchmarks live in `benches/`; the load harness and dataset generator join them later.
+//! Benchmark support: the deterministic dataset generator (`seed`).
+
+pub mod seed;

@@ -14,6 +14,7 @@ mod listings;
 mod moderation;
 mod openapi;
 mod posts;
+mod seed;
 mod service;
 mod summaries;
 mod votes;
