@@ -88,10 +88,8 @@ fn steps(s: Sizes, password_hash: &str) -> Vec<(&'static str, String)> {
             desc = text(3, 12),
             owner = id("u", &format!("1 + (g * 7919) % {u}"))
         )),
-        ("moderators", format!(
-            "INSERT INTO community_moderators (community_id, user_id, role)
-             SELECT id, owner_id, 'owner' FROM communities"
-        )),
+        ("moderators", "INSERT INTO community_moderators (community_id, user_id, role)
+             SELECT id, owner_id, 'owner' FROM communities".into()),
         ("members", format!(
             "INSERT INTO community_members (community_id, user_id)
              SELECT {cid}, {uid} FROM generate_series(1, {u}) g, generate_series(0, {k} - 1) j
