@@ -34,6 +34,7 @@ if [[ $exists != 1 || ${FORUM_BENCH_RESEED:-0} == 1 ]]; then
 	echo "dataset $size loaded in $((SECONDS - seed_started)) s"
 fi
 
+counts=$(psql "$direct" -Atc "SELECT (SELECT count(*) FROM users) || ' users, ' || (SELECT count(*) FROM communities) || ' communities, ' || (SELECT count(*) FROM posts) || ' posts, ' || (SELECT count(*) FROM comments) || ' comments, ' || ((SELECT count(*) FROM post_votes) + (SELECT count(*) FROM comment_votes)) || ' votes'")
 echo "== starting the API on $db (rate limits off)"
 FORUM_DATABASE_URL=$pooled FORUM_DATABASE_DIRECT_URL=$direct FORUM_MIGRATE_ON_START=false \
 	FORUM_RATE_LIMITS_ENABLED=false FORUM_HTTP_ADDR=127.0.0.1:$port FORUM_LOG_LEVEL=warn \
@@ -53,15 +54,14 @@ kill $api 2>/dev/null || true
 
 echo "== criterion (pure code)"
 criterion=$(cargo bench --locked -p forum-benches --bench domain -- --warm-up-time 1 --measurement-time 2 2>/dev/null |
-	awk '/^[a-z_0-9]+ *$/ {name=$1} /time: *\[/ {sub(/.*time: *\[/, ""); split($0, t, " "); printf "| %s | %s %s |\n", name, t[3], t[4]}')
+	awk '/time: *\[/ {if ($1 != "time:") name = $1; sub(/.*time: *\[/, ""); split($0, t, " "); printf "| %s | %s %s |\n", name, t[3], t[4]; next} NF == 1 {name = $1}')
 
-counts=$(psql "$direct" -Atc "SELECT (SELECT count(*) FROM users) || ' users, ' || (SELECT count(*) FROM communities) || ' communities, ' || (SELECT count(*) FROM posts) || ' posts, ' || (SELECT count(*) FROM comments) || ' comments, ' || ((SELECT count(*) FROM post_votes) + (SELECT count(*) FROM comment_votes)) || ' votes'")
 {
 	echo "# Benchmark results: $size dataset"
 	echo
 	echo "Run $(date -u +%Y-%m-%dT%H:%MZ) with \`benches/run.sh $size $secs $levels\` on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB;"
 	echo "server, Postgres, PgBouncer, Redis and the load generator share the machine."
-	echo "Dataset: $counts."
+	echo "Dataset (before the run): $counts."
 	echo
 	echo "$table"
 	echo
