@@ -6,7 +6,7 @@
 #   benches/run.sh [small|large] [seconds per run] [concurrency levels]
 #   benches/run.sh small 10 16,64,256
 #
-# FORUM_BENCH_RESEED=1 regenerates the dataset.
+# FORUM_BENCH_RESEED=1 regenerates the large dataset (small is regenerated every run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib/stack.sh
@@ -27,7 +27,9 @@ echo "== building (release)"
 cargo build --release --locked -p forum-api -p forum-benches --bins
 
 exists=$(psql "$FORUM_DATABASE_DIRECT_URL" -Atc "SELECT 1 FROM pg_database WHERE datname = '$db'" || true)
-if [[ $exists != 1 || ${FORUM_BENCH_RESEED:-0} == 1 ]]; then
+# The load writes posts, comments and votes: small (17 s) is regenerated every run, large only
+# when asked.
+if [[ $exists != 1 || $size != large || ${FORUM_BENCH_RESEED:-0} == 1 ]]; then
 	echo "== generating the $size dataset"
 	seed_started=$SECONDS
 	./target/release/seed "$size" --database "$db"
