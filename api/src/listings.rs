@@ -289,7 +289,7 @@ pub async fn post_detail(
 }
 
 pub fn post_key(state: &AppState, id: Uuid) -> String {
-    state.cache.key(&format!("post:{id}"))
+    state.cache.key(&forum_domain::cache_keys::post_detail(id))
 }
 
 /// After a write to a post: version away its listings and drop its cached detail.

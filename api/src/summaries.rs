@@ -40,7 +40,9 @@ pub enum Answer {
 }
 
 pub fn key(state: &AppState, post: Uuid) -> String {
-    state.cache.key(&format!("summary:{post}"))
+    state
+        .cache
+        .key(&forum_domain::cache_keys::summary_state(post))
 }
 
 /// Drops the cached state after a write to the thread.

@@ -1,5 +1,6 @@
 //! The forum itself: types, rules and persistence. No HTTP, no queue client.
 
+pub mod cache_keys;
 pub mod jobs;
 pub mod media;
 pub mod model;

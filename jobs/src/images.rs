@@ -202,7 +202,11 @@ impl Handler for ImageHandler {
             && let Some(post) = row.post_id
         {
             // The API caches post details; drop the stale copy (listings refresh on their TTL).
-            let key = format!("{}post:{post}", self.config.settings.redis_prefix);
+            let key = format!(
+                "{}{}",
+                self.config.settings.redis_prefix,
+                forum_domain::cache_keys::post_detail(post)
+            );
             let _: Result<(), _> = redis.clone().del(key).await;
         }
         Ok(())

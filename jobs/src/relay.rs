@@ -66,19 +66,19 @@ impl Relay {
         Ok(moved.len())
     }
 
-    /// Queues whose backlog is at the cap.
+    /// Queues whose backlog is at the cap (one pipelined round trip for all of them).
     async fn full_queues(&mut self) -> anyhow::Result<Vec<Topic>> {
-        let mut full = Vec::new();
         let topics: Vec<Topic> = self.queues.keys().copied().collect();
-        for topic in topics {
-            let Some(storage) = self.queues.get_mut(&topic) else {
-                continue;
-            };
-            let key = storage.get_config().scheduled_jobs_set();
-            let waiting: u64 = redis::cmd("ZCARD")
-                .arg(key)
-                .query_async(storage.get_connection())
-                .await?;
+        let mut pipe = redis::pipe();
+        for storage in self.queues.values() {
+            pipe.zcard(storage.get_config().scheduled_jobs_set());
+        }
+        let Some(storage) = self.queues.values_mut().next() else {
+            return Ok(Vec::new());
+        };
+        let waiting: Vec<u64> = pipe.query_async(storage.get_connection()).await?;
+        let mut full = Vec::new();
+        for (topic, waiting) in topics.into_iter().zip(waiting) {
             if waiting >= BACKLOG_CAP {
                 tracing::warn!(
                     queue = topic.as_str(),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use forum_domain::cache_keys;
 use forum_domain::jobs::{Envelope, SummaryJob, Topic};
 use forum_domain::rules::summary::content_hash;
 use forum_domain::store::summaries::{self, NewSummary};
@@ -26,7 +27,7 @@ pub struct SummaryHandler {
 
 impl SummaryHandler {
     async fn forget_cached(&self, post: uuid::Uuid) {
-        let key = format!("{}summary:{post}", self.prefix);
+        let key = format!("{}{}", self.prefix, cache_keys::summary_state(post));
         let _: Result<(), _> = self.redis.clone().del(key).await;
     }
 
