@@ -37,22 +37,32 @@ if [[ $exists != 1 || $size != large || ${FORUM_BENCH_RESEED:-0} == 1 ]]; then
 fi
 
 counts=$(psql "$direct" -Atc "SELECT (SELECT count(*) FROM users) || ' users, ' || (SELECT count(*) FROM communities) || ' communities, ' || (SELECT count(*) FROM posts) || ' posts, ' || (SELECT count(*) FROM comments) || ' comments, ' || ((SELECT count(*) FROM post_votes) + (SELECT count(*) FROM comment_votes)) || ' votes'")
-echo "== starting the API on $db (rate limits off)"
-FORUM_DATABASE_URL=$pooled FORUM_DATABASE_DIRECT_URL=$direct FORUM_MIGRATE_ON_START=false \
-	FORUM_RATE_LIMITS_ENABLED=false FORUM_HTTP_ADDR=127.0.0.1:$port FORUM_LOG_LEVEL=warn \
-	FORUM_REDIS_PREFIX="bench:$size:" FORUM_DATABASE_MAX_CONNECTIONS=40 \
-	./target/release/forum-api serve >/tmp/forum-bench-api.log 2>&1 &
+echo "== starting the API on $db (rate limits off), and a second one with listing caches off"
+serve() { # port, then extra settings
+	local p=$1
+	shift
+	env FORUM_DATABASE_URL="$pooled" FORUM_DATABASE_DIRECT_URL="$direct" FORUM_MIGRATE_ON_START=false \
+		FORUM_RATE_LIMITS_ENABLED=false FORUM_HTTP_ADDR="127.0.0.1:$p" FORUM_LOG_LEVEL=warn \
+		FORUM_REDIS_PREFIX="bench:$size:" FORUM_DATABASE_MAX_CONNECTIONS=40 "$@" \
+		./target/release/forum-api serve >>/tmp/forum-bench-api.log 2>&1 &
+}
+: >/tmp/forum-bench-api.log
+serve "$port"
 api=$!
-trap 'kill $api 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-	curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
-	sleep 0.5
+serve $((port + 1)) FORUM_CACHE_LISTING_TTL_SECS=0 FORUM_CACHE_LOCAL_TTL_MS=0
+api_uncached=$!
+trap 'kill $api $api_uncached 2>/dev/null || true' EXIT
+for p in "$port" $((port + 1)); do
+	for _ in $(seq 1 120); do
+		curl -fsS "http://127.0.0.1:$p/health/ready" >/dev/null 2>&1 && break
+		sleep 0.5
+	done
 done
 
 echo "== load ($secs s per run, concurrency $levels)"
-table=$(./target/release/load --base "http://127.0.0.1:$port" --database "$pooled" \
+table=$(./target/release/load --base "http://127.0.0.1:$port" --uncached-base "http://127.0.0.1:$((port + 1))" --database "$pooled" \
 	--duration "$secs" --concurrency "$levels")
-kill $api 2>/dev/null || true
+kill $api $api_uncached 2>/dev/null || true
 
 echo "== criterion (pure code)"
 criterion=$(cargo bench --locked -p forum-benches --bench domain -- --warm-up-time 1 --measurement-time 2 2>/dev/null |

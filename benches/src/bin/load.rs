@@ -61,8 +61,8 @@ const WORDS: [&str; 8] = [
 async fn one(f: &Fixture, scenario: &str, rng: &mut rand::rngs::StdRng) -> Result<(), String> {
     let c = &f.client;
     let token = &f.tokens[rng.random_range(0..f.tokens.len())];
-    let req = match scenario {
-        "front_hot_anon" => {
+    let req = match scenario.trim_end_matches("_uncached") {
+        "front_hot_anon" | "front_hot" => {
             if rng.random_range(0..4) == 0 {
                 c.get(format!(
                     "{}/api/v1/posts?sort=hot&cursor={}",
@@ -295,6 +295,8 @@ fn pgbench(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut base = "http://127.0.0.1:8080".to_string();
+    // An API with its listing caches off, for the uncached variants of the listing scenarios.
+    let mut uncached_base: Option<String> = None;
     let mut database = "postgres://forum:forum@127.0.0.1:6432/forum_bench".to_string();
     let mut duration = 10u64;
     let mut levels = vec![16usize, 64, 256];
@@ -307,6 +309,7 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--base" => base = value,
+            "--uncached-base" => uncached_base = Some(value),
             "--database" => database = value,
             "--duration" => duration = value.parse()?,
             "--concurrency" => {
@@ -332,8 +335,8 @@ async fn main() -> anyhow::Result<()> {
         sqlx::query_as("SELECT id, name FROM communities ORDER BY post_count DESC, id LIMIT 1")
             .fetch_one(&db)
             .await?;
-    let (thread,): (Uuid,) = sqlx::query_as(
-        "SELECT id FROM posts WHERE deleted_at IS NULL ORDER BY abs(comment_count - 1000), id LIMIT 1",
+    let (thread, thread_comments): (Uuid, i32) = sqlx::query_as(
+        "SELECT id, comment_count FROM posts WHERE deleted_at IS NULL ORDER BY abs(comment_count - 1000), id LIMIT 1",
     )
     .fetch_one(&db)
     .await?;
@@ -371,6 +374,10 @@ async fn main() -> anyhow::Result<()> {
         base: bare_server(front_bytes)?,
         ..fixture.clone()
     };
+    let uncached = uncached_base.map(|base| Fixture {
+        base,
+        ..fixture.clone()
+    });
     let scenarios = [
         "front_hot_anon",
         "community_hot_user",
@@ -396,13 +403,24 @@ async fn main() -> anyhow::Result<()> {
         ceilings.push((c, r.rps, tps));
         rows.push(r);
     }
+    let mut scenarios: Vec<&str> = scenarios.to_vec();
+    if uncached.is_some() {
+        scenarios.splice(
+            0..0,
+            ["front_hot_uncached", "community_hot_user_uncached"],
+        );
+    }
     let requests = AtomicU64::new(0);
     for scenario in scenarios {
         if only.as_deref().is_some_and(|o| o != scenario) {
             continue;
         }
+        let target = match (&uncached, scenario.ends_with("_uncached")) {
+            (Some(u), true) => u,
+            _ => &fixture,
+        };
         for &c in &levels {
-            let r = run(&fixture, scenario, c, window).await;
+            let r = run(target, scenario, c, window).await;
             requests.fetch_add(r.requests as u64, Ordering::Relaxed);
             eprintln!(
                 "{scenario} c={c}: {:.0} req/s, p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, {} errors",
@@ -413,8 +431,12 @@ async fn main() -> anyhow::Result<()> {
     }
     // Votes: the stored totals must equal the vote rows after the storm.
     let (drift,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM posts p WHERE p.score <> coalesce((SELECT sum(value) FROM post_votes v WHERE v.post_id = p.id), 0)
-         AND p.id = ANY($1)",
+        "SELECT count(*) FROM posts p
+         LEFT JOIN LATERAL (SELECT coalesce(sum(value), 0) AS s, count(*) FILTER (WHERE value = 1) AS up,
+                                   count(*) FILTER (WHERE value = -1) AS down
+                            FROM post_votes v WHERE v.post_id = p.id) v ON true
+         WHERE (p.score, p.upvotes, p.downvotes) IS DISTINCT FROM (v.s::int, v.up::int, v.down::int)
+           AND p.id = ANY($1)",
     )
     .bind(fixture.hot_posts.as_slice())
     .fetch_one(&db)
@@ -426,7 +448,7 @@ async fn main() -> anyhow::Result<()> {
     for r in &rows {
         let (ceiling_name, ceiling) = match r.scenario.as_str() {
             "bare" => ("-", 0.0),
-            "community_hot_user" => (
+            "community_hot_user" | "community_hot_user_uncached" | "front_hot_uncached" => (
                 "pgbench listing",
                 ceilings
                     .iter()
@@ -462,7 +484,8 @@ async fn main() -> anyhow::Result<()> {
         ));
     }
     table.push_str(&format!(
-        "\nVote totals after the run: {drift} of {} voted posts differ from their vote rows.\n",
+        "\nVote totals after the run: {drift} of {} voted posts differ from their vote rows \
+         (score, upvotes, downvotes).\nThe thread scenario reads a post with {thread_comments} comments.\n",
         fixture.hot_posts.len()
     ));
     println!("{table}");

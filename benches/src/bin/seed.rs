@@ -85,7 +85,10 @@ async fn main() -> anyhow::Result<()> {
 
     println!("seeding {database} with {sizes:?}, seed {seed_value}");
     let started = Instant::now();
-    seed::load(&mut db, sizes, seed_value, &hash, |i, n, name, took| {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    seed::load(&mut db, sizes, seed_value, now, &hash, |i, n, name, took| {
         let done = i * 30 / n;
         print!(
             "\r[{}{}] {i}/{n} {name} ({:.1} s)                    ",

@@ -16,13 +16,16 @@ const SIZES: Sizes = Sizes {
     votes: 1_500,
 };
 
+/// "Now" for the generated times, fixed so two loads are equal.
+const BASE_UNIX: i64 = 1_795_000_000;
+
 async fn seeded(seed_value: i64) -> TestApp {
     let app = TestApp::spawn().await;
     let mut db = sqlx::PgConnection::connect(&app.config.settings.database_direct_url)
         .await
         .unwrap();
     let hash = forum_domain::secrets::hash_password(seed::PASSWORD).unwrap();
-    seed::load(&mut db, SIZES, seed_value, &hash, |_, _, _, _| {})
+    seed::load(&mut db, SIZES, seed_value, BASE_UNIX, &hash, |_, _, _, _| {})
         .await
         .unwrap();
     app
