@@ -4,8 +4,12 @@
 //! Listing pages are keyed by a version number per scope (all posts, one community); a write
 //! increments the versions, so older pages are never read again and expire by TTL.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use actix_web::web::Bytes;
 
 use chrono::Utc;
 use redis::AsyncCommands;
@@ -20,16 +24,71 @@ pub struct Cache {
     prefix: String,
     /// After a failure, reads skip Redis until this time (ms) instead of waiting on timeouts.
     skip_reads_until: AtomicI64,
+    /// Anonymous listing responses, already serialized, kept in this process for a moment.
+    pub pages: LocalPages,
+}
+
+/// Response bodies of anonymous listing pages, by path and query, for a short time. A front page
+/// read by thousands of visitors a second costs a map lookup instead of two Redis round trips and
+/// a JSON round trip. Every listing invalidation in this process clears it; other processes'
+/// writes show once an entry is older than the TTL.
+pub struct LocalPages {
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Instant, Bytes)>>,
+}
+
+/// Distinct pages kept at most (query strings are caller-controlled); beyond it, start over.
+const LOCAL_PAGES_MAX: usize = 4_096;
+
+impl LocalPages {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<Bytes> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries.read().ok()?;
+        let (at, body) = entries.get(key)?;
+        (at.elapsed() < self.ttl).then(|| body.clone())
+    }
+
+    pub fn put(&self, key: String, body: Bytes) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= LOCAL_PAGES_MAX {
+                let ttl = self.ttl;
+                entries.retain(|_, (at, _)| at.elapsed() < ttl);
+                if entries.len() >= LOCAL_PAGES_MAX {
+                    entries.clear();
+                }
+            }
+            entries.insert(key, (Instant::now(), body));
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.clear();
+        }
+    }
 }
 
 const COOLDOWN_MS: i64 = 2_000;
 
 impl Cache {
-    pub fn new(redis: redis::aio::ConnectionManager, prefix: &str) -> Self {
+    pub fn new(redis: redis::aio::ConnectionManager, prefix: &str, local_ttl: Duration) -> Self {
         Self {
             redis,
             prefix: prefix.to_string(),
             skip_reads_until: AtomicI64::new(0),
+            pages: LocalPages::new(local_ttl),
         }
     }
 
@@ -127,6 +186,9 @@ impl Cache {
     /// Invalidates: bumps scope versions and deletes keys, in one round trip. Always attempted
     /// (even while reads are paused) so a recovering Redis does not serve stale pages.
     pub async fn invalidate(&self, metrics: &Metrics, scopes: &[String], keys: &[String]) {
+        if !scopes.is_empty() {
+            self.pages.clear();
+        }
         let mut pipe = redis::pipe();
         for s in scopes {
             pipe.incr(self.key(&format!("ver:{s}")), 1).ignore();

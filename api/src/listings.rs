@@ -34,6 +34,8 @@ async fn shared_page(
     user: Option<&AuthUser>,
 ) -> ApiResult<Page<Post>> {
     let scope = match listing.scope {
+        // Listing cache switched off (a TTL of 0).
+        _ if state.config.settings.cache_listing_ttl_secs == 0 => None,
         // A moderator's view (with removed posts) is theirs alone, like a feed.
         _ if listing.include_removed => None,
         Scope::All => Some("posts:all".to_string()),

@@ -61,6 +61,28 @@ pub async fn refuse_banned(state: &AppState, community_id: Uuid, user: &AuthUser
     }
 }
 
+/// A vote's outcome as the API answers it: the counts, or why it was not counted.
+pub fn vote_counted(
+    cast: forum_domain::store::votes::Cast,
+    what: &str,
+) -> ApiResult<forum_domain::model::VoteResult> {
+    use forum_domain::store::votes::Cast;
+    match cast {
+        Cast::Counted(result) => Ok(result),
+        Cast::NotFound => Err(ApiError::not_found(format!("No such {what}."))),
+        Cast::NotVotable => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_votable",
+            format!("Deleted or removed {what}s take no votes."),
+        )),
+        Cast::Banned => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "banned",
+            "You are banned from this community.",
+        )),
+    }
+}
+
 /// 403 unless the caller is a site admin.
 pub fn require_admin(user: &AuthUser) -> ApiResult<()> {
     if user.role == forum_domain::model::Role::Admin {

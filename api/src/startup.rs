@@ -156,7 +156,11 @@ impl Application {
         let state = web::Data::new(AppState {
             db: db_pool(&settings)?,
             read_db,
-            cache: Cache::new(redis.clone(), &settings.redis_prefix),
+            cache: Cache::new(
+                redis.clone(),
+                &settings.redis_prefix,
+                Duration::from_millis(settings.cache_local_ttl_ms),
+            ),
             limits: std::sync::Arc::new(crate::limits::Limits::new(&settings, redis.clone())),
             media: forum_domain::media::store(&config).context("object storage")?,
             redis,
@@ -165,6 +169,9 @@ impl Application {
             dummy_password_hash,
             routes: RouteTable::from_document(&doc),
             openapi_json: serde_json::to_string(&doc)?,
+            sessions_seen: crate::state::SessionsSeen::new(Duration::from_millis(
+                settings.session_check_ttl_ms,
+            )),
             password_hashing: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             ),

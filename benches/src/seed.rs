@@ -365,17 +365,17 @@ pub async fn load(
     );
     steps.extend(rebuild);
     let functions = [
-            "seed_r(bigint, bigint)",
-            "seed_v7(timestamptz, text)",
-            "seed_uid(bigint)",
-            "seed_cid(bigint)",
-            "seed_pid(bigint)",
-            "seed_post_at(bigint)",
-            "seed_mid(bigint, timestamptz)",
-            "seed_post_community(bigint)",
-            "seed_post_author(bigint)",
-            "seed_comment_author(bigint)",
-            "seed_comment_post(bigint)",
+        "seed_r(bigint, bigint)",
+        "seed_v7(timestamptz, text)",
+        "seed_uid(bigint)",
+        "seed_cid(bigint)",
+        "seed_pid(bigint)",
+        "seed_post_at(bigint)",
+        "seed_mid(bigint, timestamptz)",
+        "seed_post_community(bigint)",
+        "seed_post_author(bigint)",
+        "seed_comment_author(bigint)",
+        "seed_comment_post(bigint)",
     ]
     .join(", ");
     steps.push((

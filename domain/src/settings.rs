@@ -66,6 +66,14 @@ pub struct Settings {
     pub cache_listing_ttl_secs: u64,
     /// Lifetime of a cached post (writes delete it at once).
     pub cache_post_ttl_secs: u64,
+    /// How long this process serves an anonymous listing page from its own memory without asking
+    /// Redis (0: never). Its own writes clear it at once; another instance's writes show after
+    /// at most this long.
+    pub cache_local_ttl_ms: u64,
+    /// How long this process trusts a session it has checked (0: check on every request).
+    /// Logout, bans, role changes and password resets through this process clear it at once;
+    /// through another instance they take effect after at most this long.
+    pub session_check_ttl_ms: u64,
     /// Apply pending migrations at start (under Postgres' advisory lock).
     pub migrate_on_start: bool,
     pub log_level: String,
@@ -211,6 +219,8 @@ impl Default for Settings {
             redis_timeout_ms: 1_000,
             cache_listing_ttl_secs: 30,
             cache_post_ttl_secs: 30,
+            cache_local_ttl_ms: 1_000,
+            session_check_ttl_ms: 1_000,
             migrate_on_start: true,
             log_level: "info".into(),
             log_format: None,

@@ -125,6 +125,7 @@ pub async fn ban(
         return Err(ApiError::field("username", "you cannot ban yourself"));
     }
     moderation::site_ban(&state.db, target.id, &why, body.expires_at, user.user_id).await?;
+    state.sessions_seen.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -180,6 +181,7 @@ pub async fn set_role(
         return Err(ApiError::field("role", "you cannot demote yourself"));
     }
     moderation::set_role(&state.db, target.id, body.role, user.user_id).await?;
+    state.sessions_seen.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 

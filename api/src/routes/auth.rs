@@ -253,6 +253,8 @@ pub async fn refresh(
     body: web::Json<RefreshRequest>,
 ) -> ApiResult<web::Json<AuthTokens>> {
     let next = OpaqueToken::generate();
+    // A reused refresh token revokes its session.
+    state.sessions_seen.clear();
     let mut conn = state.db.acquire().await?;
     let rotation = sessions::rotate(
         &mut conn,
@@ -300,6 +302,7 @@ pub async fn refresh(
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     sessions::revoke(&state.db, user.session_id, "logout").await?;
+    state.sessions_seen.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -368,9 +371,12 @@ pub async fn password_reset_confirm(
     let password = Password::parse("new_password", &body.new_password)
         .map_err(|e| ApiError::validation(vec![e]))?;
     let password_hash = hash_on_blocking_pool(&state, password.as_str().to_string()).await?;
-    match accounts::reset_password(&state.db, &secrets::hash_token(&body.token), &password_hash)
-        .await?
-    {
+    let reset =
+        accounts::reset_password(&state.db, &secrets::hash_token(&body.token), &password_hash)
+            .await?;
+    // The reset ended every session of the account.
+    state.sessions_seen.clear();
+    match reset {
         Some(_) => Ok(HttpResponse::NoContent().finish()),
         None => Err(ApiError::bad_request(
             "invalid_token",

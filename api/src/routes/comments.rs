@@ -375,21 +375,8 @@ pub async fn vote_comment(
     body: web::Json<VoteRequest>,
 ) -> ApiResult<web::Json<VoteResult>> {
     let value = parse_vote(body.value)?;
-    let row = load(&state, *id).await?;
-    if row.deleted_at.is_some() || row.removed_at.is_some() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_votable",
-            "Deleted or removed comments take no votes.",
-        ));
-    }
-    let post = posts::get(&state.db, row.post_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such post."))?;
-    crate::moderation::refuse_banned(&state, post.community_id, &user).await?;
-    Ok(web::Json(
-        comments::vote(&state.db, user.user_id, row.id, value).await?,
-    ))
+    let cast = comments::vote(&state.db, user.user_id, *id, value).await?;
+    Ok(web::Json(crate::moderation::vote_counted(cast, "comment")?))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]

@@ -219,17 +219,9 @@ pub async fn vote_post(
     body: web::Json<VoteRequest>,
 ) -> ApiResult<web::Json<VoteResult>> {
     let value = parse_vote(body.value)?;
-    let post = load_post(&state, *id).await?;
-    if post.deleted_at.is_some() || post.removed_at.is_some() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_votable",
-            "Deleted or removed posts take no votes.",
-        ));
-    }
-    crate::moderation::refuse_banned(&state, post.community_id, &user).await?;
-    let result = posts::vote(&state.db, user.user_id, post.id, value).await?;
-    listings::forget_post(&state, post.id).await;
+    let cast = posts::vote(&state.db, user.user_id, *id, value).await?;
+    let result = crate::moderation::vote_counted(cast, "post")?;
+    listings::forget_post(&state, *id).await;
     Ok(web::Json(result))
 }
 
@@ -247,7 +239,17 @@ pub async fn list_posts(
     state: web::Data<AppState>,
     user: MaybeUser,
     query: web::Query<ListPosts>,
-) -> ApiResult<web::Json<Page<Post>>> {
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    // An anonymous page is everyone's: answered from this process' copy while it is fresh.
+    let local_key = user
+        .0
+        .is_none()
+        .then(|| format!("posts?{}", req.query_string()));
+    if let Some(body) = local_key.as_deref().and_then(|k| state.cache.pages.get(k)) {
+        state.metrics.cache("listing_local", "hit");
+        return Ok(json_body(body));
+    }
     let (scope, moderator) = match &query.community {
         Some(name) => {
             let community = load(&state, name, user.id()).await?;
@@ -261,9 +263,18 @@ pub async fn list_posts(
     let mut listing = listing(&query, scope)?;
     // A community's moderators also see its removed posts (uncached; see listings).
     listing.include_removed = moderator;
-    Ok(web::Json(
-        listings::post_page(&state, &listing, user.0.as_ref()).await?,
-    ))
+    let page = listings::post_page(&state, &listing, user.0.as_ref()).await?;
+    let body = web::Bytes::from(serde_json::to_vec(&page).map_err(ApiError::internal)?);
+    if let Some(key) = local_key {
+        state.cache.pages.put(key, body.clone());
+    }
+    Ok(json_body(body))
+}
+
+fn json_body(body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(body)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

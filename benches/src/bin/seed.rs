@@ -88,19 +88,26 @@ async fn main() -> anyhow::Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs() as i64;
-    seed::load(&mut db, sizes, seed_value, now, &hash, |i, n, name, took| {
-        let done = i * 30 / n;
-        print!(
-            "\r[{}{}] {i}/{n} {name} ({:.1} s)                    ",
-            "#".repeat(done),
-            ".".repeat(30 - done),
-            took.as_secs_f64()
-        );
-        let _ = std::io::stdout().flush();
-        if i == n {
-            println!();
-        }
-    })
+    seed::load(
+        &mut db,
+        sizes,
+        seed_value,
+        now,
+        &hash,
+        |i, n, name, took| {
+            let done = i * 30 / n;
+            print!(
+                "\r[{}{}] {i}/{n} {name} ({:.1} s)                    ",
+                "#".repeat(done),
+                ".".repeat(30 - done),
+                took.as_secs_f64()
+            );
+            let _ = std::io::stdout().flush();
+            if i == n {
+                println!();
+            }
+        },
+    )
     .await?;
     let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM posts),

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::jobs::{EmailJob, EmailTemplate, Topic};
-use crate::model::{AuthorRef, Comment, VoteResult};
+use crate::model::{AuthorRef, Comment};
 use crate::rules::paging::Cursor;
 use crate::rules::tree::Node;
 
@@ -475,7 +475,7 @@ pub async fn vote(
     user_id: Uuid,
     comment_id: Uuid,
     value: i16,
-) -> Result<VoteResult, StoreError> {
+) -> Result<super::votes::Cast, StoreError> {
     super::votes::cast(
         db,
         super::votes::Target::Comment,

@@ -657,6 +657,6 @@ pub async fn vote(
     user_id: Uuid,
     post_id: Uuid,
     value: i16,
-) -> Result<crate::model::VoteResult, StoreError> {
+) -> Result<super::votes::Cast, StoreError> {
     super::votes::cast(db, super::votes::Target::Post, user_id, post_id, value).await
 }

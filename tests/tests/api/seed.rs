@@ -25,9 +25,16 @@ async fn seeded(seed_value: i64) -> TestApp {
         .await
         .unwrap();
     let hash = forum_domain::secrets::hash_password(seed::PASSWORD).unwrap();
-    seed::load(&mut db, SIZES, seed_value, BASE_UNIX, &hash, |_, _, _, _| {})
-        .await
-        .unwrap();
+    seed::load(
+        &mut db,
+        SIZES,
+        seed_value,
+        BASE_UNIX,
+        &hash,
+        |_, _, _, _| {},
+    )
+    .await
+    .unwrap();
     app
 }
 
