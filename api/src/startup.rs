@@ -72,9 +72,25 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
         .await?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
     // Every new session of this role gets the timeout, including the ones PgBouncer opens
-    // (a startup parameter would not survive transaction pooling). Processes starting together
-    // would race on the role's settings row, so: one at a time, and only when it changes.
-    let wanted = format!("statement_timeout={}ms", settings.statement_timeout_ms);
+    // (a startup parameter would not survive transaction pooling). Only when it changes.
+    let mut attempt = 0;
+    loop {
+        match set_role_timeout(&pool, settings.statement_timeout_ms).await {
+            // Role settings are cluster-wide while advisory locks are per database, so processes
+            // on different databases (tests) can still collide on the row; the loser re-reads.
+            Err(e) if attempt < 5 && format!("{e:#}").contains("tuple concurrently updated") => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+            }
+            other => break other?,
+        }
+    }
+    pool.close().await;
+    Ok(())
+}
+
+async fn set_role_timeout(pool: &sqlx::PgPool, statement_timeout_ms: u64) -> anyhow::Result<()> {
+    let wanted = format!("statement_timeout={statement_timeout_ms}ms");
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('forum:role-settings'))")
         .execute(&mut *tx)
@@ -84,17 +100,14 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
             .fetch_one(&mut *tx)
             .await?;
     if !current.unwrap_or_default().contains(&wanted) {
-        let sql = format!(
-            "ALTER ROLE CURRENT_USER SET statement_timeout = '{}ms'",
-            settings.statement_timeout_ms
-        );
+        let sql =
+            format!("ALTER ROLE CURRENT_USER SET statement_timeout = '{statement_timeout_ms}ms'");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut *tx)
             .await
             .context("setting the statement timeout")?;
     }
     tx.commit().await?;
-    pool.close().await;
     Ok(())
 }
 
