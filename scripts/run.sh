@@ -80,6 +80,27 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'content-type: application/jso
 	-d "{\"username\":\"$demo_user\",\"email\":\"demo@example.com\",\"password\":\"$demo_password\"}" \
 	"$url/api/v1/auth/register")
 case $code in 201 | 409) ;; *) echo "demo seeding failed: HTTP $code" >&2 ;; esac
+# A first community with a few posts and a comment, made once (a second run finds it: 409).
+demo_api() { # method path json [token]
+	curl -sS -X "$1" -H 'content-type: application/json' ${4:+-H "authorization: Bearer $4"} \
+		-d "$3" "$url/api/v1$2"
+}
+token=$(demo_api POST /auth/login "{\"login\":\"$demo_user\",\"password\":\"$demo_password\"}" |
+	sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+if [[ -n $token ]] && demo_api POST /communities \
+	'{"name":"welcome","title":"Welcome","description":"The demo community."}' "$token" |
+	grep -q '"name":"welcome"'; then
+	first=""
+	for title in "Hello from the demo" "How hot ranking works" "Ask me anything about the API"; do
+		id=$(demo_api POST /communities/welcome/posts "{\"title\":\"$title\",\"body\":\"A **demo** post.\"}" "$token" |
+			grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+		first=${first:-$id}
+	done
+	if [[ -n $first ]]; then
+		demo_api POST "/posts/$first/comments" '{"body":"A first comment."}' "$token" >/dev/null
+		demo_api PUT "/posts/$first/vote" '{"value":1}' "$token" >/dev/null
+	fi
+fi
 
 cat <<INFO
 
