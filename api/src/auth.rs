@@ -107,7 +107,7 @@ impl FromRequest for AuthUser {
                 .verify(&token)
                 .ok_or_else(|| ApiError::unauthorized("The token is invalid or expired."))?;
             // The token's user is part of the session row checked, so the session id is key enough.
-            let role = match state.sessions_seen.get(claims.sid) {
+            let role = match state.sessions_seen.get(&claims.sid) {
                 Some(role) => role,
                 None => {
                     let role = sessions::active_role(&state.db, claims.sid, claims.sub)
@@ -115,7 +115,7 @@ impl FromRequest for AuthUser {
                         .ok_or_else(|| {
                             ApiError::unauthorized("The session has ended; log in again.")
                         })?;
-                    state.sessions_seen.put(claims.sid, &role);
+                    state.sessions_seen.put(claims.sid, role.clone());
                     role
                 }
             };

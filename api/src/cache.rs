@@ -32,44 +32,53 @@ pub struct Cache {
 /// read by thousands of visitors a second costs a map lookup instead of two Redis round trips and
 /// a JSON round trip. Every listing invalidation in this process clears it; other processes'
 /// writes show once an entry is older than the TTL.
-pub struct LocalPages {
-    ttl: Duration,
-    entries: RwLock<HashMap<String, (Instant, Bytes)>>,
-}
+pub type LocalPages = Recent<String, Bytes>;
 
 /// Distinct pages kept at most (query strings are caller-controlled); beyond it, start over.
 const LOCAL_PAGES_MAX: usize = 4_096;
 
-impl LocalPages {
-    pub fn new(ttl: Duration) -> Self {
+/// Values this process saw less than a TTL ago, at most `max` of them; a TTL of 0 keeps nothing.
+pub struct Recent<K, V> {
+    ttl: Duration,
+    max: usize,
+    entries: RwLock<HashMap<K, (Instant, V)>>,
+}
+
+impl<K: Eq + std::hash::Hash, V: Clone> Recent<K, V> {
+    pub fn new(ttl: Duration, max: usize) -> Self {
         Self {
             ttl,
+            max,
             entries: RwLock::new(HashMap::new()),
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<Bytes> {
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + std::hash::Hash + ?Sized,
+    {
         if self.ttl.is_zero() {
             return None;
         }
         let entries = self.entries.read().ok()?;
-        let (at, body) = entries.get(key)?;
-        (at.elapsed() < self.ttl).then(|| body.clone())
+        let (at, value) = entries.get(key)?;
+        (at.elapsed() < self.ttl).then(|| value.clone())
     }
 
-    pub fn put(&self, key: String, body: Bytes) {
+    pub fn put(&self, key: K, value: V) {
         if self.ttl.is_zero() {
             return;
         }
         if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= LOCAL_PAGES_MAX {
+            if entries.len() >= self.max {
                 let ttl = self.ttl;
                 entries.retain(|_, (at, _)| at.elapsed() < ttl);
-                if entries.len() >= LOCAL_PAGES_MAX {
+                if entries.len() >= self.max {
                     entries.clear();
                 }
             }
-            entries.insert(key, (Instant::now(), body));
+            entries.insert(key, (Instant::now(), value));
         }
     }
 
@@ -88,7 +97,7 @@ impl Cache {
             redis,
             prefix: prefix.to_string(),
             skip_reads_until: AtomicI64::new(0),
-            pages: LocalPages::new(local_ttl),
+            pages: LocalPages::new(local_ttl, LOCAL_PAGES_MAX),
         }
     }
 

@@ -182,9 +182,10 @@ impl Application {
             dummy_password_hash,
             routes: RouteTable::from_document(&doc),
             openapi_json: serde_json::to_string(&doc)?,
-            sessions_seen: crate::state::SessionsSeen::new(Duration::from_millis(
-                settings.session_check_ttl_ms,
-            )),
+            sessions_seen: crate::state::SessionsSeen::new(
+                Duration::from_millis(settings.session_check_ttl_ms),
+                crate::state::SESSIONS_SEEN_MAX,
+            ),
             password_hashing: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             ),

@@ -38,53 +38,13 @@ pub struct AppState {
     pub sessions_seen: SessionsSeen,
 }
 
-/// A session's check (not revoked, user not banned, the role) remembered for a moment, so a
+/// A session's check (not revoked, user not banned: its role) remembered for a moment, so a
 /// burst of requests on one token costs one query. Anything in this process that ends sessions
 /// or changes roles calls `clear`.
-pub struct SessionsSeen {
-    ttl: std::time::Duration,
-    entries: std::sync::RwLock<std::collections::HashMap<uuid::Uuid, (std::time::Instant, String)>>,
-}
+pub type SessionsSeen = crate::cache::Recent<uuid::Uuid, String>;
 
 /// Sessions remembered at most; beyond it, start over.
-const SESSIONS_SEEN_MAX: usize = 100_000;
-
-impl SessionsSeen {
-    pub fn new(ttl: std::time::Duration) -> Self {
-        Self {
-            ttl,
-            entries: Default::default(),
-        }
-    }
-
-    /// The role of an active session seen less than the TTL ago.
-    pub fn get(&self, session: uuid::Uuid) -> Option<String> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let entries = self.entries.read().ok()?;
-        let (at, role) = entries.get(&session)?;
-        (at.elapsed() < self.ttl).then(|| role.clone())
-    }
-
-    pub fn put(&self, session: uuid::Uuid, role: &str) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= SESSIONS_SEEN_MAX {
-                entries.clear();
-            }
-            entries.insert(session, (std::time::Instant::now(), role.to_string()));
-        }
-    }
-
-    pub fn clear(&self) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.clear();
-        }
-    }
-}
+pub const SESSIONS_SEEN_MAX: usize = 100_000;
 
 impl AppState {
     /// The pool for reads that tolerate replica lag: the replica, unless this caller wrote in

@@ -9,11 +9,9 @@
 
 use std::time::Instant;
 
-use anyhow::Context;
 use forum_domain::rules::paging::Cursor;
-use forum_domain::store::MIGRATOR;
 use forum_domain::store::posts::{self, Listing, Scope, Sort, Window};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::Executor;
 use uuid::Uuid;
 
 const DB: &str = "forum_listing_plans";
@@ -25,25 +23,9 @@ async fn main() -> anyhow::Result<()> {
         .map(|n| n.parse())
         .transpose()?
         .unwrap_or(1_000_000);
-    let direct = std::env::var("FORUM_DATABASE_DIRECT_URL")
-        .unwrap_or_else(|_| "postgres://forum:forum@127.0.0.1:5432/forum".into());
-    let (base, _) = direct
-        .rsplit_once('/')
-        .context("database URL without a path")?;
-
-    let mut admin = PgConnection::connect(&direct).await?;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {DB} WITH (FORCE)"
-        )))
-        .await?;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {DB}")))
-        .await?;
-    let mut db = PgConnection::connect(&format!("{base}/{DB}")).await?;
+    let mut db = forum_benches::fresh_database(DB).await?;
     // Bulk generation takes longer than the app's statement timeout allows.
     db.execute("SET statement_timeout = 0").await?;
-    MIGRATOR.run(&mut db).await?;
 
     let started = Instant::now();
     db.execute(
@@ -136,10 +118,6 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     drop(db);
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {DB} WITH (FORCE)"
-        )))
-        .await?;
+    forum_benches::drop_database(DB).await?;
     Ok(())
 }

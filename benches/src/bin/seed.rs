@@ -15,8 +15,6 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use forum_benches::seed::{self, Sizes};
-use forum_domain::store::MIGRATOR;
-use sqlx::{Connection, Executor, PgConnection};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -58,28 +56,7 @@ async fn main() -> anyhow::Result<()> {
     if sizes.users < 1 || sizes.communities < 1 || sizes.posts < 1 {
         bail!("at least one user, community and post");
     }
-    if !database
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        bail!("database names here are letters, digits and _");
-    }
-    let direct = std::env::var("FORUM_DATABASE_DIRECT_URL")
-        .unwrap_or_else(|_| "postgres://forum:forum@127.0.0.1:5432/forum".into());
-    let (base, _) = direct
-        .rsplit_once('/')
-        .context("database URL without a path")?;
-    let mut admin = PgConnection::connect(&direct).await?;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
-        )))
-        .await?;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .await?;
-    let mut db = PgConnection::connect(&format!("{base}/{database}")).await?;
-    MIGRATOR.run(&mut db).await?;
+    let mut db = forum_benches::fresh_database(&database).await?;
     let hash = forum_domain::secrets::hash_password(seed::PASSWORD)
         .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
 

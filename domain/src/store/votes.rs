@@ -7,6 +7,8 @@
 //! row; votes by different users on the target row. Locks are always taken in that order: vote
 //! row, target, author.
 
+use std::sync::LazyLock;
+
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -101,7 +103,12 @@ pub async fn cast(
     target_id: Uuid,
     value: i16,
 ) -> Result<Cast, StoreError> {
-    let sql = statement(target);
+    static POST: LazyLock<String> = LazyLock::new(|| statement(Target::Post));
+    static COMMENT: LazyLock<String> = LazyLock::new(|| statement(Target::Comment));
+    let sql = match target {
+        Target::Post => &POST,
+        Target::Comment => &COMMENT,
+    };
     // A lost race for the first vote row leaves nothing written; the next try sees the row.
     for _ in 0..5 {
         let row: Option<(bool, bool, i32, i32, i32, bool)> =
