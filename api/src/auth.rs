@@ -9,7 +9,7 @@ use std::pin::Pin;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use chrono::Utc;
-use forum_domain::model::Role;
+use forum_domain::model::{Actor, Role};
 use forum_domain::store::sessions;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 use secrecy::{ExposeSecret, SecretString};
@@ -80,6 +80,16 @@ pub struct AuthUser {
     pub user_id: Uuid,
     pub session_id: Uuid,
     pub role: Role,
+}
+
+impl AuthUser {
+    /// The caller as the domain knows them.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user_id,
+            role: self.role,
+        }
+    }
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {

@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use forum_domain::error::{DomainError, ErrorCode};
 use forum_domain::rules::validation::FieldError;
 use forum_domain::store::StoreError;
 use serde::Serialize;
@@ -14,7 +15,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub detail: String,
     pub errors: Vec<FieldError>,
     /// Extra headers, e.g. `Allow` on 405.
@@ -33,16 +34,51 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Machine-readable code, stable across releases.
-    pub code: String,
+    pub code: ErrorCode,
     /// Present on validation errors: one entry per invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
 
+/// The HTTP status of each problem code: the one table that maps the domain's refusals to HTTP.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    use ErrorCode as C;
+    match code {
+        C::MalformedJson
+        | C::MalformedMultipart
+        | C::InvalidQuery
+        | C::InvalidCursor
+        | C::InvalidText
+        | C::InvalidToken
+        | C::InvalidIdempotencyKey
+        | C::BadRequest => StatusCode::BAD_REQUEST,
+        C::Unauthorized | C::InvalidCredentials => StatusCode::UNAUTHORIZED,
+        C::Forbidden | C::Banned | C::Locked | C::NotVotable => StatusCode::FORBIDDEN,
+        C::NotFound | C::RouteNotFound => StatusCode::NOT_FOUND,
+        C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        C::AlreadyExists
+        | C::AlreadyModerator
+        | C::AlreadyReported
+        | C::IdempotencyKeyInFlight
+        | C::TooManyPins
+        | C::TooManyImages
+        | C::Owner => StatusCode::CONFLICT,
+        C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        C::UriTooLong => StatusCode::URI_TOO_LONG,
+        C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        C::ValidationFailed | C::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        C::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        C::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        C::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    /// A problem with this code; its status comes from [`status_of`].
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
-            status,
+            status: status_of(code),
             code,
             detail: detail.into(),
             errors: Vec::new(),
@@ -53,8 +89,7 @@ impl ApiError {
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let mut e = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             "The request has invalid fields.",
         );
         e.errors = errors;
@@ -65,38 +100,25 @@ impl ApiError {
         Self::validation(vec![FieldError::new(field, message)])
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
-    }
-
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(ErrorCode::Unauthorized, detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(ErrorCode::Forbidden, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
-    }
-
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
+        Self::new(ErrorCode::NotFound, detail)
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
-            detail,
-        )
+        Self::new(ErrorCode::ServiceUnavailable, detail)
     }
 
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
         let mut e = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
+            ErrorCode::InternalError,
             "Something went wrong on our side.",
         );
         e.source = Some(source.into());
@@ -118,7 +140,7 @@ impl ApiError {
                 .to_string(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
-            code: self.code.to_string(),
+            code: self.code,
             errors: self.errors.clone(),
         }
     }
@@ -156,8 +178,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(field) => {
-                let mut err =
-                    ApiError::conflict("already_exists", format!("That {field} is already taken."));
+                let mut err = ApiError::new(
+                    ErrorCode::AlreadyExists,
+                    format!("That {field} is already taken."),
+                );
                 err.errors = vec![FieldError::new(field, "is already taken")];
                 err
             }
@@ -167,11 +191,37 @@ impl From<StoreError> for ApiError {
 }
 
 impl From<forum_domain::rules::paging::InvalidCursor> for ApiError {
-    fn from(_: forum_domain::rules::paging::InvalidCursor) -> Self {
-        ApiError::bad_request(
-            "invalid_cursor",
-            "The cursor is invalid or belongs to another listing.",
-        )
+    fn from(e: forum_domain::rules::paging::InvalidCursor) -> Self {
+        DomainError::from(e).into()
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Refused {
+                code,
+                detail,
+                errors,
+            } => {
+                let mut err = ApiError::new(code, detail);
+                err.errors = errors;
+                err
+            }
+            DomainError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<Vec<FieldError>> for ApiError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        ApiError::validation(errors)
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        ApiError::validation(vec![error])
     }
 }
 
@@ -187,8 +237,8 @@ fn db_error(e: sqlx::Error) -> ApiError {
     if let sqlx::Error::Database(db) = &e
         && matches!(db.code().as_deref(), Some("22021" | "22P05"))
     {
-        return ApiError::bad_request(
-            "invalid_text",
+        return ApiError::new(
+            ErrorCode::InvalidText,
             "The request contains characters that cannot be stored (such as NUL).",
         );
     }

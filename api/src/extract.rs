@@ -2,6 +2,7 @@
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::{HttpRequest, web};
+use forum_domain::error::ErrorCode;
 use forum_domain::rules::validation::FieldError;
 
 use crate::error::ApiError;
@@ -17,7 +18,11 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|e: QueryPayloadError, _req: &HttpRequest| {
-        ApiError::bad_request("invalid_query", format!("The query string is invalid: {e}")).into()
+        ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!("The query string is invalid: {e}"),
+        )
+        .into()
     })
 }
 
@@ -31,25 +36,21 @@ pub fn path_config() -> web::PathConfig {
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            ApiError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "The request body is too large.",
-            )
+            ApiError::new(ErrorCode::PayloadTooLarge, "The request body is too large.")
         }
         JsonPayloadError::ContentType => ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Send the body as application/json.",
         ),
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             ApiError::validation(vec![data_error(e)])
         }
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::bad_request("malformed_json", format!("The body is not valid JSON: {e}"))
-        }
-        other => ApiError::bad_request(
-            "bad_request",
+        JsonPayloadError::Deserialize(e) => ApiError::new(
+            ErrorCode::MalformedJson,
+            format!("The body is not valid JSON: {e}"),
+        ),
+        other => ApiError::new(
+            ErrorCode::BadRequest,
             format!("The body could not be read: {other}"),
         ),
     };

@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
+use forum_domain::error::ErrorCode;
 use forum_domain::store::idempotency::{self, Claim};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -26,8 +27,8 @@ fn key(req: &HttpRequest) -> ApiResult<Option<String>> {
         .ok()
         .filter(|k| (1..=255).contains(&k.len()))
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_idempotency_key",
+            ApiError::new(
+                ErrorCode::InvalidIdempotencyKey,
                 "Idempotency-Key must be 1-255 visible ASCII characters.",
             )
         })?;
@@ -89,13 +90,12 @@ where
                 .insert_header((REPLAYED, HeaderValue::from_static("true")))
                 .json(body))
         }
-        Claim::InFlight => Err(ApiError::conflict(
-            "idempotency_key_in_flight",
+        Claim::InFlight => Err(ApiError::new(
+            ErrorCode::IdempotencyKeyInFlight,
             "A request with this Idempotency-Key is still being processed.",
         )),
         Claim::Mismatch => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "This Idempotency-Key was used for a different request.",
         )),
     }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod effects;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

@@ -9,6 +9,7 @@
 //! Limited answers are 429 problem+json with `Retry-After` and the IETF `RateLimit-Policy` /
 //! `RateLimit` headers; allowed quota routes carry the headers too.
 
+use forum_domain::error::ErrorCode;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -17,7 +18,6 @@ use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpRequest, ResponseError, web};
@@ -260,8 +260,7 @@ impl Limits {
             Ok(())
         } else {
             let mut err = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 format!("Too many {} requests; try again later.", bucket.name()),
             );
             for (name, value) in verdict.headers() {
@@ -351,15 +350,11 @@ pub async fn general<B: MessageBody>(
             ));
             state.metrics.rate_limited("general", false);
             let secs = wait.as_secs().max(1).to_string();
-            let err = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "Too many requests; slow down.",
-            )
-            .with_header(
-                header::RETRY_AFTER,
-                HeaderValue::from_str(&secs).unwrap_or(HeaderValue::from_static("1")),
-            );
+            let err = ApiError::new(ErrorCode::RateLimited, "Too many requests; slow down.")
+                .with_header(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_str(&secs).unwrap_or(HeaderValue::from_static("1")),
+                );
             let (http_req, _) = req.into_parts();
             let res = err.error_response().map_into_right_body();
             return Ok(ServiceResponse::new(http_req, res));

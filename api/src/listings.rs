@@ -306,6 +306,14 @@ pub async fn invalidate_post(state: &AppState, row_community: Uuid, post: Uuid) 
         .await;
 }
 
+/// After a community's removal or restoration: version away every listing that may show it.
+pub async fn invalidate_community(state: &AppState, community: Uuid) {
+    state
+        .cache
+        .invalidate(&state.metrics, &post_scopes(community), &[])
+        .await;
+}
+
 /// After a vote or a new comment: drop the cached detail. Listing pages are not versioned away
 /// for these (a vote storm would otherwise empty the cache); their scores may lag by the
 /// listing TTL, while each caller's own vote is always merged fresh.

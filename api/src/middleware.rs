@@ -1,6 +1,7 @@
 //! Request observation: an `X-Request-Id` on every request and response, a tracing span that
 //! carries it, one log line per request, and the Prometheus request metrics.
 
+use forum_domain::error::ErrorCode;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -98,14 +99,12 @@ pub async fn security_headers<B: MessageBody>(
         .sum();
     let refusal = if req.path().len() > MAX_PATH || req.query_string().len() > MAX_QUERY {
         Some(crate::error::ApiError::new(
-            actix_web::http::StatusCode::URI_TOO_LONG,
-            "uri_too_long",
+            ErrorCode::UriTooLong,
             format!("Paths are limited to {MAX_PATH} bytes and query strings to {MAX_QUERY}."),
         ))
     } else if header_bytes > MAX_HEADERS_BYTES {
         Some(crate::error::ApiError::new(
-            actix_web::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers_too_large",
+            ErrorCode::HeadersTooLarge,
             format!("Request headers are limited to {MAX_HEADERS_BYTES} bytes in all."),
         ))
     } else {

@@ -4,6 +4,7 @@
 use actix_web::dev::ResourceDef;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{App, HttpRequest, web};
+use forum_domain::error::ErrorCode;
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -193,8 +194,7 @@ pub async fn fallback(
         Some(methods) => {
             let allow = methods.join(", ");
             let err = ApiError::new(
-                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 format!("{} is not allowed here; use {allow}.", req.method()),
             );
             match HeaderValue::from_str(&allow) {
@@ -203,8 +203,7 @@ pub async fn fallback(
             }
         }
         None => ApiError::new(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "route_not_found",
+            ErrorCode::RouteNotFound,
             format!("No route for {}.", req.path()),
         ),
     })

@@ -60,7 +60,8 @@ impl AppState {
     }
 
     /// Records that `user` wrote, so their next reads see it (only needed with a replica).
-    pub async fn wrote(&self, user: &AuthUser) {
+    /// Called by `commit` (crate::effects), after every write.
+    pub(crate) async fn wrote(&self, user: &AuthUser) {
         if self.read_db.is_some() {
             self.cache
                 .mark_writer(

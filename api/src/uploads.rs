@@ -5,6 +5,7 @@ use actix_multipart::{Multipart, MultipartError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
+use forum_domain::error::ErrorCode;
 use forum_domain::media;
 use forum_domain::model::Image;
 use forum_domain::store::images::{self, NewImage, Purpose};
@@ -42,8 +43,7 @@ pub struct ImageAccepted {
 
 fn too_large(max: usize) -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!("Uploads are limited to {} MiB.", max / (1024 * 1024)),
     )
 }
@@ -54,12 +54,11 @@ fn multipart_error(e: MultipartError) -> ApiError {
         | MultipartError::ContentTypeParse
         | MultipartError::ContentTypeIncompatible
         | MultipartError::BoundaryMissing => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Send the image as multipart/form-data with a `file` field.",
         ),
-        other => ApiError::bad_request(
-            "malformed_multipart",
+        other => ApiError::new(
+            ErrorCode::MalformedMultipart,
             format!("The multipart body could not be read: {other}"),
         ),
     }
@@ -110,8 +109,7 @@ pub async fn accept(
     let file = read_file(req, payload, state.config.settings.upload_max_bytes).await?;
     let Some(format) = media::sniff(&file) else {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "The file is not a JPEG, PNG, GIF or WebP image.",
         ));
     };

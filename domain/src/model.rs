@@ -22,6 +22,18 @@ impl Role {
         }
     }
 
+    /// A role named in a request; anything else is a field error naming `field`.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, crate::rules::validation::FieldError> {
+        match raw {
+            "user" => Ok(Role::User),
+            "admin" => Ok(Role::Admin),
+            _ => Err(crate::rules::validation::FieldError::new(
+                field,
+                "must be user or admin",
+            )),
+        }
+    }
+
     /// Unknown stored values fall back to the least privilege.
     pub fn from_db(raw: &str) -> Self {
         if raw == "admin" {
@@ -30,6 +42,13 @@ impl Role {
             Role::User
         }
     }
+}
+
+/// Who acts: a signed-in user and their site role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub role: Role,
 }
 
 /// The signed-in user's own profile (`GET /me`).

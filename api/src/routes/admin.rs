@@ -1,5 +1,6 @@
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
+use forum_domain::change::{Change, Written};
 use forum_domain::model::{AdminUser, ModlogEntry, Page, Role};
 use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
 use forum_domain::rules::validation;
@@ -41,7 +42,9 @@ pub struct OptionalReason {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RoleBody {
-    pub role: Role,
+    /// `user` or `admin`.
+    #[schema(value_type = Role)]
+    pub role: String,
 }
 
 async fn target(state: &AppState, username: &str) -> ApiResult<users::UserRow> {
@@ -125,7 +128,9 @@ pub async fn ban(
         return Err(ApiError::field("username", "you cannot ban yourself"));
     }
     moderation::site_ban(&state.db, target.id, &why, body.expires_at, user.user_id).await?;
-    state.sessions_seen.clear();
+    state
+        .commit(&user, Written::new((), [Change::SessionsChanged]))
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -176,12 +181,16 @@ pub async fn set_role(
     body: web::Json<RoleBody>,
 ) -> ApiResult<HttpResponse> {
     require_admin(&user)?;
+    // Read as text and parsed here, so an unknown role is refused naming `role`.
+    let role = Role::parse("role", &body.role)?;
     let target = target(&state, &username).await?;
-    if target.id == user.user_id && body.role != Role::Admin {
+    if target.id == user.user_id && role != Role::Admin {
         return Err(ApiError::field("role", "you cannot demote yourself"));
     }
-    moderation::set_role(&state.db, target.id, body.role, user.user_id).await?;
-    state.sessions_seen.clear();
+    moderation::set_role(&state.db, target.id, role, user.user_id).await?;
+    state
+        .commit(&user, Written::new((), [Change::SessionsChanged]))
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -199,8 +208,10 @@ async fn set_removed(
         .ok_or_else(|| ApiError::not_found("No such community."))?;
     moderation::community_removal(&state.db, id, removed, user.user_id, why).await?;
     state
-        .cache
-        .invalidate(&state.metrics, &crate::cache::post_scopes(id), &[])
+        .commit(
+            user,
+            Written::new((), [Change::CommunityListed { community: id }]),
+        )
         .await;
     Ok(HttpResponse::NoContent().finish())
 }

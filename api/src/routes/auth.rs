@@ -1,5 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{Duration, Utc};
+use forum_domain::change::{Change, Written};
+use forum_domain::error::ErrorCode;
 use forum_domain::model::Me;
 use forum_domain::rules::validation::{Email, Errors, Password, Username};
 use forum_domain::secrets::{self, OpaqueToken};
@@ -225,15 +227,12 @@ pub async fn login(
     );
     let matches = verify_on_blocking_pool(&state, body.password, phc).await?;
     match user {
-        Some(user) if matches && user.is_banned() => Err(ApiError::new(
-            actix_web::http::StatusCode::FORBIDDEN,
-            "banned",
-            "This account is banned.",
-        )),
+        Some(user) if matches && user.is_banned() => {
+            Err(ApiError::new(ErrorCode::Banned, "This account is banned."))
+        }
         Some(user) if matches => Ok(web::Json(start_session(&state, user.into(), None).await?)),
         _ => Err(ApiError::new(
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
+            ErrorCode::InvalidCredentials,
             "The login or password is wrong.",
         )),
     }
@@ -254,7 +253,9 @@ pub async fn refresh(
 ) -> ApiResult<web::Json<AuthTokens>> {
     let next = OpaqueToken::generate();
     // A reused refresh token revokes its session.
-    state.sessions_seen.clear();
+    state
+        .commit_anonymous(Written::new((), [Change::SessionsChanged]))
+        .await;
     let mut conn = state.db.acquire().await?;
     let rotation = sessions::rotate(
         &mut conn,
@@ -302,7 +303,9 @@ pub async fn refresh(
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     sessions::revoke(&state.db, user.session_id, "logout").await?;
-    state.sessions_seen.clear();
+    state
+        .commit_anonymous(Written::new((), [Change::SessionsChanged]))
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -322,8 +325,8 @@ pub async fn verify_email(
     if accounts::verify_email(&state.db, &secrets::hash_token(&body.token)).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(ApiError::bad_request(
-            "invalid_token",
+        Err(ApiError::new(
+            ErrorCode::InvalidToken,
             "The token is invalid, used or expired.",
         ))
     }
@@ -375,11 +378,13 @@ pub async fn password_reset_confirm(
         accounts::reset_password(&state.db, &secrets::hash_token(&body.token), &password_hash)
             .await?;
     // The reset ended every session of the account.
-    state.sessions_seen.clear();
+    state
+        .commit_anonymous(Written::new((), [Change::SessionsChanged]))
+        .await;
     match reset {
         Some(_) => Ok(HttpResponse::NoContent().finish()),
-        None => Err(ApiError::bad_request(
-            "invalid_token",
+        None => Err(ApiError::new(
+            ErrorCode::InvalidToken,
             "The token is invalid, used or expired.",
         )),
     }

@@ -3,44 +3,20 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use forum_domain::model::{Comment, CommentWithPath, Page, Thread, VoteResult};
-use forum_domain::rules::markdown;
 use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
-use forum_domain::rules::permissions::is_author;
-use forum_domain::rules::validation::{self, FieldError};
-use forum_domain::store::comments::{
-    self, AuthorSort, CommentRow, CommentSort, NewComment, ReplyRecipient,
-};
+use forum_domain::service;
+use forum_domain::service::comments::{CreateComment, UpdateComment};
+use forum_domain::service::votes::VoteRequest;
+use forum_domain::store::comments::{self, AuthorSort, CommentRow, CommentSort};
 use forum_domain::store::{posts, users};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
-use crate::{idempotency, listings, threads};
-
-pub const BODY_MAX: usize = 10_000;
-pub const MAX_DEPTH: i16 = 10;
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-pub struct CreateComment {
-    /// Markdown, 1-10,000 characters.
-    pub body: String,
-    /// The comment this replies to (same post); omit for a top-level comment.
-    pub parent_id: Option<Uuid>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdateComment {
-    pub body: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct VoteRequest {
-    /// -1, 0 (no vote) or 1.
-    pub value: i64,
-}
+use crate::{idempotency, threads};
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -81,25 +57,8 @@ pub struct ThreadParams {
     pub cursor: Option<String>,
 }
 
-pub fn parse_vote(value: i64) -> ApiResult<i16> {
-    match value {
-        -1..=1 => Ok(value as i16),
-        _ => Err(ApiError::field("value", "must be -1, 0 or 1")),
-    }
-}
-
 async fn load(state: &AppState, id: Uuid) -> ApiResult<CommentRow> {
-    comments::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such comment."))
-}
-
-fn validate_body(raw: &str) -> Result<String, FieldError> {
-    let body = validation::markdown("body", raw, BODY_MAX)?;
-    if body.trim().is_empty() {
-        return Err(FieldError::new("body", "must be 1-10000 characters"));
-    }
-    Ok(body)
+    Ok(service::access::comment(&state.db, id).await?)
 }
 
 async fn create(
@@ -108,78 +67,11 @@ async fn create(
     post_id: Uuid,
     body: &CreateComment,
 ) -> ApiResult<(StatusCode, serde_json::Value)> {
-    let post = posts::get(&state.db, post_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such post."))?;
-    if post.deleted_at.is_some() || post.removed_at.is_some() {
-        return Err(ApiError::forbidden(
-            "This post was deleted or removed; it takes no new comments.",
-        ));
-    }
-    if post.locked {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "locked",
-            "This post is locked.",
-        ));
-    }
-    crate::moderation::refuse_banned(state, post.community_id, user).await?;
-    let text = validate_body(&body.body).map_err(|e| ApiError::validation(vec![e]))?;
-    let parent = match body.parent_id {
-        Some(id) => {
-            let parent = comments::get(&state.db, id)
-                .await?
-                .filter(|p| p.post_id == post.id)
-                .ok_or_else(|| ApiError::field("parent_id", "is not a comment on this post"))?;
-            if parent.depth >= MAX_DEPTH {
-                return Err(ApiError::field(
-                    "parent_id",
-                    "replies nest at most 10 levels deep",
-                ));
-            }
-            Some(parent)
-        }
-        None => None,
-    };
-    let recipient_id = match &parent {
-        Some(p) => p.author_id,
-        None => post.author_id,
-    };
-    let recipient = match recipient_id {
-        Some(id) => users::find_by_id(&state.db, id).await?,
-        None => None,
-    };
-    let actor = users::find_by_id(&state.db, user.user_id)
-        .await?
-        .map(|u| u.username)
-        .unwrap_or_default();
-    let html = markdown::render(&text);
-    let row = comments::create(
-        &state.db,
-        NewComment {
-            post_id: post.id,
-            parent: parent.as_ref(),
-            author_id: user.user_id,
-            body: &text,
-            body_html: &html,
-        },
-        recipient.as_ref().map(|r| ReplyRecipient {
-            user_id: r.id,
-            email: &r.email,
-            username: &r.username,
-            wants_email: r.email_notifications,
-            post_title: &post.title,
-            actor: &actor,
-        }),
-    )
-    .await?;
-    listings::forget_post(state, post.id).await;
-    crate::summaries::forget(state, post.id).await;
-    crate::summaries::on_new_comment(state, post.id, post.comment_count.saturating_add(1)).await;
-    state.wrote(user).await;
+    let written = service::comments::create(&state.db, &user.actor(), post_id, body).await?;
+    let comment = state.commit(user, written).await;
     Ok((
         StatusCode::CREATED,
-        serde_json::to_value(row.view(false)).map_err(ApiError::internal)?,
+        serde_json::to_value(comment).map_err(ApiError::internal)?,
     ))
 }
 
@@ -315,18 +207,8 @@ pub async fn update_comment(
     id: web::Path<Uuid>,
     body: web::Json<UpdateComment>,
 ) -> ApiResult<web::Json<Comment>> {
-    let row = load(&state, *id).await?;
-    if !is_author(user.user_id, row.author_id) {
-        return Err(ApiError::forbidden("Only the author can edit a comment."));
-    }
-    if row.deleted_at.is_some() {
-        return Err(ApiError::not_found("The comment was deleted."));
-    }
-    let text = validate_body(&body.body).map_err(|e| ApiError::validation(vec![e]))?;
-    comments::update(&state.db, row.id, &text, &markdown::render(&text)).await?;
-    crate::summaries::forget(&state, row.post_id).await;
-    state.wrote(&user).await;
-    Ok(web::Json(load(&state, row.id).await?.view(false)))
+    let written = service::comments::update(&state.db, &user.actor(), *id, &body).await?;
+    Ok(web::Json(state.commit(&user, written).await))
 }
 
 #[utoipa::path(
@@ -345,13 +227,8 @@ pub async fn delete_comment(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let row = load(&state, *id).await?;
-    if !is_author(user.user_id, row.author_id) {
-        return Err(ApiError::forbidden("Only the author can delete a comment."));
-    }
-    comments::soft_delete(&state.db, row.id).await?;
-    crate::summaries::forget(&state, row.post_id).await;
-    state.wrote(&user).await;
+    let written = service::comments::delete(&state.db, &user.actor(), *id).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -374,9 +251,9 @@ pub async fn vote_comment(
     id: web::Path<Uuid>,
     body: web::Json<VoteRequest>,
 ) -> ApiResult<web::Json<VoteResult>> {
-    let value = parse_vote(body.value)?;
-    let cast = comments::vote(&state.db, user.user_id, *id, value).await?;
-    Ok(web::Json(crate::moderation::vote_counted(cast, "comment")?))
+    let written =
+        service::votes::on_comment(&state.db, &user.actor(), *id, body.into_inner()).await?;
+    Ok(web::Json(state.commit(&user, written).await))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]

@@ -1,4 +1,6 @@
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use forum_domain::change::Written;
+use forum_domain::error::ErrorCode;
 use forum_domain::model::{Community, Moderator, Page};
 use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
 use forum_domain::rules::validation::{self, CommunityName, Errors};
@@ -141,7 +143,7 @@ pub async fn create_community(
         },
     )
     .await?;
-    state.wrote(&user).await;
+    state.commit(&user, Written::plain(())).await;
     Ok(HttpResponse::Created().json(Community::from(row)))
 }
 
@@ -255,7 +257,7 @@ pub async fn update_community(
         restricted: body.restricted,
     };
     communities::update(&state.db, community.id, update, user.user_id).await?;
-    state.wrote(&user).await;
+    state.commit(&user, Written::plain(())).await;
     Ok(web::Json(
         load(&state, &community.name, Some(user.user_id))
             .await?
@@ -280,7 +282,7 @@ pub async fn join_community(
 ) -> ApiResult<HttpResponse> {
     let community = load(&state, &name, Some(user.user_id)).await?;
     communities::join(&state.db, community.id, user.user_id).await?;
-    state.wrote(&user).await;
+    state.commit(&user, Written::plain(())).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -301,7 +303,7 @@ pub async fn leave_community(
 ) -> ApiResult<HttpResponse> {
     let community = load(&state, &name, Some(user.user_id)).await?;
     communities::leave(&state.db, community.id, user.user_id).await?;
-    state.wrote(&user).await;
+    state.commit(&user, Written::plain(())).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -351,8 +353,8 @@ pub async fn add_moderator(
     }
     let target = user_id(&state, &body.username).await?;
     if !communities::add_moderator(&state.db, community.id, target, user.user_id).await? {
-        return Err(ApiError::conflict(
-            "already_moderator",
+        return Err(ApiError::new(
+            ErrorCode::AlreadyModerator,
             "That user is already a moderator.",
         ));
     }
@@ -397,7 +399,7 @@ pub async fn remove_moderator(
         .iter()
         .any(|m| m.role == "owner" && m.username.eq_ignore_ascii_case(&username));
     Err(if is_owner {
-        ApiError::conflict("owner", "The owner cannot be removed.")
+        ApiError::new(ErrorCode::Owner, "The owner cannot be removed.")
     } else {
         ApiError::not_found("That user is not a moderator here.")
     })

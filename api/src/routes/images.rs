@@ -1,5 +1,6 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use forum_domain::error::ErrorCode;
 use forum_domain::model::Image;
 use forum_domain::store::images::{self, Purpose};
 use forum_domain::store::posts;
@@ -50,8 +51,8 @@ pub async fn upload_post_image(
         ));
     }
     if images::count_for_post(&state.db, post.id).await? >= MAX_IMAGES_PER_POST {
-        return Err(ApiError::conflict(
-            "too_many_images",
+        return Err(ApiError::new(
+            ErrorCode::TooManyImages,
             "This post has the most images it may have.",
         ));
     }

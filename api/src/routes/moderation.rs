@@ -4,38 +4,25 @@ use chrono::{DateTime, Utc};
 use forum_domain::model::{CommunityBan, ModlogEntry, Page, Report};
 use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
 use forum_domain::rules::validation;
-use forum_domain::store::moderation::{self, ActionOutcome, NewReport, PostAction};
-use forum_domain::store::{comments, posts, users};
-use serde::{Deserialize, Serialize};
+use forum_domain::service;
+use forum_domain::service::moderation::{CreateReport, Reason, ReasonBody};
+use forum_domain::store::moderation::{self, PostAction};
+use forum_domain::store::users;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::idempotency;
 use crate::moderation::require_moderator;
 use crate::routes::communities::load;
 use crate::routes::me::PageQuery;
 use crate::state::AppState;
-use crate::{idempotency, listings};
-
-#[derive(Debug, Deserialize, ToSchema, Default)]
-pub struct ReasonBody {
-    /// Shown in the modlog.
-    pub reason: Option<String>,
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResolveBody {
     pub note: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-pub struct CreateReport {
-    /// `post` or `comment`.
-    pub target_type: String,
-    pub target_id: Uuid,
-    /// 1-1000 characters.
-    pub reason: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -48,13 +35,7 @@ pub struct BanBody {
 }
 
 fn reason(raw: Option<&str>) -> ApiResult<Option<String>> {
-    match raw.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => Ok(Some(
-            validation::required_text("reason", r, 1, 1000)
-                .map_err(|e| ApiError::validation(vec![e]))?,
-        )),
-        None => Ok(None),
-    }
+    Ok(Reason::parse("reason", raw)?.as_deref().map(str::to_owned))
 }
 
 async fn post_action(
@@ -64,31 +45,10 @@ async fn post_action(
     action: PostAction,
     why: Option<&str>,
 ) -> ApiResult<HttpResponse> {
-    let post = posts::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such post."))?;
-    require_moderator(state, post.community_id, user).await?;
-    let why = reason(why)?;
-    match moderation::post_action(
-        &state.db,
-        post.id,
-        post.community_id,
-        post.author_id,
-        action,
-        user.user_id,
-        why.as_deref(),
-    )
-    .await?
-    {
-        ActionOutcome::Done => {
-            listings::invalidate_post(state, post.community_id, post.id).await;
-            Ok(HttpResponse::NoContent().finish())
-        }
-        ActionOutcome::TooManyPins => Err(ApiError::conflict(
-            "too_many_pins",
-            "A community can pin at most 2 posts; unpin one first.",
-        )),
-    }
+    let written =
+        service::moderation::post_action(&state.db, &user.actor(), id, action, why).await?;
+    state.commit(user, written).await;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 macro_rules! post_action_route {
@@ -163,24 +123,9 @@ async fn comment_action(
     removed: bool,
     why: Option<&str>,
 ) -> ApiResult<HttpResponse> {
-    let comment = comments::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such comment."))?;
-    let post = posts::get(&state.db, comment.post_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such post."))?;
-    require_moderator(state, post.community_id, user).await?;
-    let why = reason(why)?;
-    moderation::comment_action(
-        &state.db,
-        comment.id,
-        post.community_id,
-        comment.author_id,
-        removed,
-        user.user_id,
-        why.as_deref(),
-    )
-    .await?;
+    let written =
+        service::moderation::comment_action(&state.db, &user.actor(), id, removed, why).await?;
+    state.commit(user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -235,38 +180,7 @@ async fn file_report(
     user: &AuthUser,
     body: &CreateReport,
 ) -> ApiResult<(StatusCode, serde_json::Value)> {
-    let why = validation::required_text("reason", &body.reason, 1, 1000)
-        .map_err(|e| ApiError::validation(vec![e]))?;
-    let (post_id, target_type) = match body.target_type.as_str() {
-        "post" => (body.target_id, "post"),
-        "comment" => {
-            let c = comments::get(&state.db, body.target_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("No such comment."))?;
-            (c.post_id, "comment")
-        }
-        _ => return Err(ApiError::field("target_type", "must be post or comment")),
-    };
-    let post = posts::get(&state.db, post_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such post."))?;
-    let new = NewReport {
-        reporter_id: user.user_id,
-        community_id: post.community_id,
-        target_type,
-        target_id: body.target_id,
-        post_id,
-        reason: &why,
-    };
-    let id = moderation::report(&state.db, new).await?.ok_or_else(|| {
-        ApiError::conflict(
-            "already_reported",
-            "You already have an open report on this.",
-        )
-    })?;
-    let (report, _) = moderation::get_report(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("report vanished")))?;
+    let report = service::moderation::report(&state.db, &user.actor(), body).await?;
     let mut json = serde_json::to_value(report).map_err(ApiError::internal)?;
     // Reporters do not see others' report counts.
     if let Some(o) = json.as_object_mut() {

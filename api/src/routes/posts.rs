@@ -1,37 +1,20 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use forum_domain::model::{Page, Post, VoteResult};
-use forum_domain::rules::markdown;
 use forum_domain::rules::paging::{Cursor, clamp_limit};
-use forum_domain::rules::permissions::is_author;
-use forum_domain::rules::validation::{self, Errors};
-use forum_domain::store::posts::{self, Listing, NewPost, PostRow, Scope, Sort, Window};
-use serde::{Deserialize, Serialize};
+use forum_domain::service;
+use forum_domain::service::posts::{CreatePost, UpdatePost};
+use forum_domain::service::votes::VoteRequest;
+use forum_domain::store::posts::{Listing, Scope, Sort, Window};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::routes::comments::{VoteRequest, parse_vote};
 use crate::routes::communities::load;
 use crate::state::AppState;
 use crate::{idempotency, listings};
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-pub struct CreatePost {
-    /// 1-300 characters.
-    pub title: String,
-    /// Markdown, at most 40,000 characters.
-    pub body: Option<String>,
-    /// An http(s) link.
-    pub url: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdatePost {
-    pub title: Option<String>,
-    pub body: Option<String>,
-}
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -100,68 +83,17 @@ fn listing(query: &ListPosts, scope: Scope) -> ApiResult<Listing> {
     Ok(listing)
 }
 
-async fn load_post(state: &AppState, id: Uuid) -> ApiResult<PostRow> {
-    posts::get(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such post."))
-}
-
 async fn create(
     state: &AppState,
     user: &AuthUser,
-    name: &str,
+    community: &str,
     body: &CreatePost,
 ) -> ApiResult<(StatusCode, serde_json::Value)> {
-    let community = load(state, name, Some(user.user_id)).await?;
-    crate::moderation::refuse_banned(state, community.id, user).await?;
-    if !community
-        .standing(Some(user.role))
-        .can_post(community.restricted)
-    {
-        return Err(ApiError::forbidden(
-            "This community is restricted: only moderators and approved users can post.",
-        ));
-    }
-    let mut errors = Errors::default();
-    let title = errors.check(validation::required_text(
-        "title",
-        &body.title,
-        1,
-        validation::POST_TITLE_MAX,
-    ));
-    let text = errors.check(validation::markdown(
-        "body",
-        body.body.as_deref().unwrap_or(""),
-        validation::POST_BODY_MAX,
-    ));
-    let url = match body.url.as_deref().filter(|u| !u.trim().is_empty()) {
-        Some(u) => errors.check(validation::http_url("url", u)),
-        None => None,
-    };
-    errors.into_result().map_err(ApiError::validation)?;
-    let (Some(title), Some(text)) = (title, text) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
-    let html = markdown::render(&text);
-    let row = posts::create(
-        &state.db,
-        NewPost {
-            community_id: community.id,
-            author_id: user.user_id,
-            title: &title,
-            body: &text,
-            body_html: &html,
-            url: url.as_deref(),
-        },
-    )
-    .await?;
-    listings::invalidate_post(state, row.community_id, row.id).await;
-    state.wrote(user).await;
+    let written = service::posts::create(&state.db, &user.actor(), community, body).await?;
+    let post = state.commit(user, written).await;
     Ok((
         StatusCode::CREATED,
-        serde_json::to_value(row.into_post(false)).map_err(ApiError::internal)?,
+        serde_json::to_value(post).map_err(ApiError::internal)?,
     ))
 }
 
@@ -218,11 +150,8 @@ pub async fn vote_post(
     id: web::Path<Uuid>,
     body: web::Json<VoteRequest>,
 ) -> ApiResult<web::Json<VoteResult>> {
-    let value = parse_vote(body.value)?;
-    let cast = posts::vote(&state.db, user.user_id, *id, value).await?;
-    let result = crate::moderation::vote_counted(cast, "post")?;
-    listings::forget_post(&state, *id).await;
-    Ok(web::Json(result))
+    let written = service::votes::on_post(&state.db, &user.actor(), *id, body.into_inner()).await?;
+    Ok(web::Json(state.commit(&user, written).await))
 }
 
 #[utoipa::path(
@@ -356,37 +285,8 @@ pub async fn update_post(
     id: web::Path<Uuid>,
     body: web::Json<UpdatePost>,
 ) -> ApiResult<web::Json<Post>> {
-    let post = load_post(&state, *id).await?;
-    if !is_author(user.user_id, post.author_id) {
-        return Err(ApiError::forbidden("Only the author can edit a post."));
-    }
-    if post.deleted_at.is_some() {
-        return Err(ApiError::not_found("The post was deleted."));
-    }
-    let body = body.into_inner();
-    if body.title.is_none() && body.body.is_none() {
-        return Err(ApiError::field("body", "send a title, a body or both"));
-    }
-    let mut errors = Errors::default();
-    let title = body.title.as_deref().and_then(|t| {
-        errors.check(validation::required_text(
-            "title",
-            t,
-            1,
-            validation::POST_TITLE_MAX,
-        ))
-    });
-    let text = body
-        .body
-        .as_deref()
-        .and_then(|b| errors.check(validation::markdown("body", b, validation::POST_BODY_MAX)));
-    errors.into_result().map_err(ApiError::validation)?;
-    let html = text.as_deref().map(markdown::render);
-    let new_body = text.as_deref().zip(html.as_deref());
-    posts::update(&state.db, post.id, title.as_deref(), new_body).await?;
-    listings::invalidate_post(&state, post.community_id, post.id).await;
-    state.wrote(&user).await;
-    let mut view = load_post(&state, post.id).await?.into_post(false);
+    let written = service::posts::update(&state.db, &user.actor(), *id, body.into_inner()).await?;
+    let mut view = state.commit(&user, written).await;
     listings::personalize(&state, Some(&user), std::slice::from_mut(&mut view)).await?;
     Ok(web::Json(view))
 }
@@ -407,13 +307,8 @@ pub async fn delete_post(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let post = load_post(&state, *id).await?;
-    if !is_author(user.user_id, post.author_id) {
-        return Err(ApiError::forbidden("Only the author can delete a post."));
-    }
-    posts::soft_delete(&state.db, post.id).await?;
-    listings::invalidate_post(&state, post.community_id, post.id).await;
-    state.wrote(&user).await;
+    let written = service::posts::delete(&state.db, &user.actor(), *id).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -432,9 +327,8 @@ pub async fn save_post(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let post = load_post(&state, *id).await?;
-    posts::save(&state.db, user.user_id, post.id).await?;
-    state.wrote(&user).await;
+    let written = service::posts::save(&state.db, &user.actor(), *id, true).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -453,9 +347,8 @@ pub async fn unsave_post(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let post = load_post(&state, *id).await?;
-    posts::unsave(&state.db, user.user_id, post.id).await?;
-    state.wrote(&user).await;
+    let written = service::posts::save(&state.db, &user.actor(), *id, false).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

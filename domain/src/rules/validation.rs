@@ -42,6 +42,11 @@ impl Errors {
             Err(self.0)
         }
     }
+
+    /// The errors recorded, for a parse that found at least one.
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
+    }
 }
 
 fn is_name_char(c: char) -> bool {

@@ -520,6 +520,17 @@ async fn site_bans_end_sessions_and_logins() {
         )
         .await;
     problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    // An unknown role is refused naming the field the client sent.
+    let res = app
+        .put(
+            "/api/v1/admin/users/victim/role",
+            Some(&json!({"role": "superuser"})),
+            &w.admin.access_token,
+        )
+        .await;
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(p["code"], "validation_failed");
+    assert_eq!(p["errors"][0]["field"], "role");
     let found = app
         .get_json(
             "/api/v1/admin/users?q=VICT&role=admin",
