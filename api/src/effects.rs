@@ -8,6 +8,7 @@
 use forum_domain::change::{Change, Written};
 
 use crate::auth::AuthUser;
+use crate::cache::post_scopes;
 use crate::state::AppState;
 use crate::{listings, summaries};
 
@@ -34,23 +35,37 @@ async fn apply(state: &AppState, changes: &[Change]) {
     for change in changes {
         tracing::debug!(?change, "applying");
         match *change {
+            // Its listings are versioned away (which also empties this process' page copies)
+            // and its cached detail and summary state dropped.
             Change::PostListed { post, community } => {
-                listings::invalidate_post(state, community, post).await;
+                let keys = [listings::post_key(state, post), summaries::key(state, post)];
+                invalidate(state, &post_scopes(community), &keys).await;
             }
-            Change::PostCounted { post } => listings::forget_post(state, post).await,
+            // Listing pages are not versioned away for votes and new comments: a vote storm
+            // would empty the cache. Their scores lag by the listing TTL; each caller's own
+            // vote is merged fresh.
+            Change::PostCounted { post } => {
+                invalidate(state, &[], &[listings::post_key(state, post)]).await;
+            }
             Change::CommentAdded {
                 post,
                 comment_count,
             } => {
-                listings::forget_post(state, post).await;
-                summaries::forget(state, post).await;
+                let keys = [listings::post_key(state, post), summaries::key(state, post)];
+                invalidate(state, &[], &keys).await;
                 summaries::on_new_comment(state, post, comment_count).await;
             }
-            Change::ThreadChanged { post } => summaries::forget(state, post).await,
+            Change::ThreadChanged { post } => {
+                invalidate(state, &[], &[summaries::key(state, post)]).await;
+            }
             Change::CommunityListed { community } => {
-                listings::invalidate_community(state, community).await;
+                invalidate(state, &post_scopes(community), &[]).await;
             }
             Change::SessionsChanged => state.sessions_seen.clear(),
         }
     }
+}
+
+async fn invalidate(state: &AppState, scopes: &[String], keys: &[String]) {
+    state.cache.invalidate(&state.metrics, scopes, keys).await;
 }

@@ -9,7 +9,6 @@ use forum_domain::store::posts::{self, Listing, PostRow, Scope, Sort};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::cache::post_scopes;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -281,7 +280,7 @@ pub async fn post_detail(
             && let Some(row) = posts::get(&state.db, id).await?
         {
             let counts =
-                forum_domain::store::moderation::open_report_counts(&state.db, &[row.id]).await?;
+                forum_domain::store::reports::open_report_counts(&state.db, &[row.id]).await?;
             post = row.into_post(true);
             post.report_count = Some(counts.first().map_or(0, |c| c.1));
         }
@@ -292,36 +291,6 @@ pub async fn post_detail(
 
 pub fn post_key(state: &AppState, id: Uuid) -> String {
     state.cache.key(&forum_domain::cache_keys::post_detail(id))
-}
-
-/// After a write to a post: version away its listings and drop its cached detail.
-pub async fn invalidate_post(state: &AppState, row_community: Uuid, post: Uuid) {
-    state
-        .cache
-        .invalidate(
-            &state.metrics,
-            &post_scopes(row_community),
-            &[post_key(state, post), crate::summaries::key(state, post)],
-        )
-        .await;
-}
-
-/// After a community's removal or restoration: version away every listing that may show it.
-pub async fn invalidate_community(state: &AppState, community: Uuid) {
-    state
-        .cache
-        .invalidate(&state.metrics, &post_scopes(community), &[])
-        .await;
-}
-
-/// After a vote or a new comment: drop the cached detail. Listing pages are not versioned away
-/// for these (a vote storm would otherwise empty the cache); their scores may lag by the
-/// listing TTL, while each caller's own vote is always merged fresh.
-pub async fn forget_post(state: &AppState, post: Uuid) {
-    state
-        .cache
-        .invalidate(&state.metrics, &[], &[post_key(state, post)])
-        .await;
 }
 
 /// Rows of a non-listing page (user posts, saved) as views with the caller's fields.

@@ -46,7 +46,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::load()?;
-    forum_domain::telemetry::init(&config.settings);
+    forum_domain::adapters::telemetry::init(&config.settings);
     match cli.command {
         Some(Command::Migrate) => startup::migrate(&config.settings).await.context("migrate"),
         Some(Command::Admin {

@@ -1,7 +1,6 @@
 //! The OpenAPI document, assembled from the same route registrations the server serves, and the
 //! route table derived from it that answers 404 vs 405 for requests no route accepted.
 
-use actix_web::dev::ResourceDef;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{App, HttpRequest, web};
 use forum_domain::error::ErrorCode;
@@ -137,52 +136,6 @@ pub fn document_json() -> Result<String, serde_json::Error> {
     let mut json = serde_json::to_string_pretty(&document())?;
     json.push('\n');
     Ok(json)
-}
-
-/// Path templates with the methods each accepts.
-pub struct RouteTable(Vec<(ResourceDef, Vec<String>)>);
-
-impl RouteTable {
-    pub fn from_document(doc: &utoipa::openapi::OpenApi) -> Self {
-        let routes = doc
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| {
-                let methods = serde_json::to_value(item)
-                    .ok()
-                    .and_then(|v| v.as_object().cloned())
-                    .map(|o| {
-                        o.keys()
-                            .filter(|k| {
-                                matches!(
-                                    k.as_str(),
-                                    "get"
-                                        | "put"
-                                        | "post"
-                                        | "delete"
-                                        | "patch"
-                                        | "head"
-                                        | "options"
-                                )
-                            })
-                            .map(|k| k.to_uppercase())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (ResourceDef::new(path.as_str()), methods)
-            })
-            .collect();
-        Self(routes)
-    }
-
-    /// The methods allowed on `path`, if any route matches it.
-    pub fn allowed(&self, path: &str) -> Option<&[String]> {
-        self.0
-            .iter()
-            .find(|(def, _)| def.is_match(path))
-            .map(|(_, m)| m.as_slice())
-    }
 }
 
 /// Default service: 405 with `Allow` when the path exists under another method, else 404.

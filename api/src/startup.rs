@@ -14,11 +14,12 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use utoipa_actix_web::AppExt;
 
-use crate::auth::JwtKeys;
 use crate::cache::Cache;
 use crate::metrics::Metrics;
-use crate::openapi::{self, RouteTable};
+use crate::openapi;
+use crate::route_table::RouteTable;
 use crate::state::AppState;
+use crate::tokens::JwtKeys;
 use crate::{extract, middleware, routes};
 
 pub struct Application {
@@ -175,7 +176,7 @@ impl Application {
                 Duration::from_millis(settings.cache_local_ttl_ms),
             ),
             limits: std::sync::Arc::new(crate::limits::Limits::new(&settings, redis.clone())),
-            media: forum_domain::media::store(&config).context("object storage")?,
+            media: forum_domain::adapters::media::store(&config).context("object storage")?,
             redis,
             jwt: JwtKeys::new(&config.jwt_secret, settings.access_token_ttl_secs),
             metrics: Metrics::new()?,
@@ -221,7 +222,7 @@ impl Application {
                 .app_data(extract::query_config())
                 .app_data(extract::path_config())
                 .default_service(web::to(openapi::fallback))
-                .wrap(from_fn(crate::limits::general))
+                .wrap(from_fn(crate::middleware::general))
                 .wrap(middleware::cors(&cors_origins))
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(Compress::default())

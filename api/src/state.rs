@@ -5,10 +5,10 @@ use std::sync::Arc;
 use forum_domain::settings::Config;
 use sqlx::PgPool;
 
-use crate::auth::{AuthUser, JwtKeys};
 use crate::cache::Cache;
 use crate::metrics::Metrics;
-use crate::openapi::RouteTable;
+use crate::route_table::RouteTable;
+use crate::tokens::JwtKeys;
 
 pub struct AppState {
     /// Through PgBouncer.
@@ -45,31 +45,3 @@ pub type SessionsSeen = crate::cache::Recent<uuid::Uuid, String>;
 
 /// Sessions remembered at most; beyond it, start over.
 pub const SESSIONS_SEEN_MAX: usize = 100_000;
-
-impl AppState {
-    /// The pool for reads that tolerate replica lag: the replica, unless this caller wrote in
-    /// the last few seconds (read-your-writes) or no replica is configured.
-    pub async fn reader(&self, user: Option<&AuthUser>) -> &PgPool {
-        let Some(replica) = &self.read_db else {
-            return &self.db;
-        };
-        match user {
-            Some(u) if self.cache.wrote_recently(&self.metrics, u.user_id).await => &self.db,
-            _ => replica,
-        }
-    }
-
-    /// Records that `user` wrote, so their next reads see it (only needed with a replica).
-    /// Called by `commit` (crate::effects), after every write.
-    pub(crate) async fn wrote(&self, user: &AuthUser) {
-        if self.read_db.is_some() {
-            self.cache
-                .mark_writer(
-                    &self.metrics,
-                    user.user_id,
-                    self.config.settings.read_your_writes_secs,
-                )
-                .await;
-        }
-    }
-}

@@ -45,14 +45,6 @@ pub fn key(state: &AppState, post: Uuid) -> String {
         .key(&forum_domain::cache_keys::summary_state(post))
 }
 
-/// Drops the cached state after a write to the thread.
-pub async fn forget(state: &AppState, post: Uuid) {
-    state
-        .cache
-        .invalidate(&state.metrics, &[], &[key(state, post)])
-        .await;
-}
-
 pub async fn get(
     state: &AppState,
     user: Option<&AuthUser>,

@@ -106,7 +106,7 @@ pub async fn page(
             .chain(descendants.iter())
             .map(|c| c.id)
             .collect();
-        reports = forum_domain::store::moderation::open_report_counts(db, &ids)
+        reports = forum_domain::store::reports::open_report_counts(db, &ids)
             .await?
             .into_iter()
             .collect();

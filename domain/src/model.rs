@@ -5,8 +5,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::store::users::UserRow;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -80,39 +78,6 @@ pub struct PublicProfile {
     pub post_karma: i64,
     pub comment_karma: i64,
     pub created_at: DateTime<Utc>,
-}
-
-impl From<UserRow> for Me {
-    fn from(u: UserRow) -> Self {
-        Self {
-            id: u.id,
-            role: Role::from_db(&u.role),
-            username: u.username,
-            email: u.email,
-            email_verified: u.email_verified,
-            display_name: u.display_name,
-            bio: u.bio,
-            avatar: u.avatar_url,
-            email_notifications: u.email_notifications,
-            post_karma: u.post_karma,
-            comment_karma: u.comment_karma,
-            created_at: u.created_at,
-        }
-    }
-}
-
-impl From<UserRow> for PublicProfile {
-    fn from(u: UserRow) -> Self {
-        Self {
-            username: u.username,
-            display_name: u.display_name,
-            bio: u.bio,
-            avatar: u.avatar_url,
-            post_karma: u.post_karma,
-            comment_karma: u.comment_karma,
-            created_at: u.created_at,
-        }
-    }
 }
 
 /// A community as the API shows it; the `is_*` fields describe the caller.

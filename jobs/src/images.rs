@@ -4,8 +4,8 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use forum_domain::adapters::media;
 use forum_domain::jobs::{Envelope, ImageJob, Topic};
-use forum_domain::media;
 use forum_domain::model::ImageVariant;
 use forum_domain::settings::Config;
 use forum_domain::store::images;

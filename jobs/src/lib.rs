@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use forum_domain::adapters::{media, queues};
 use forum_domain::jobs::Topic;
 use forum_domain::settings::Config;
-use forum_domain::{media, queues};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::signal::unix::{SignalKind, signal};
@@ -181,7 +181,7 @@ async fn housekeeping(
 /// The `forum-jobs` binary: settings from the environment, stops on SIGTERM/SIGINT.
 pub async fn cli_main() -> anyhow::Result<()> {
     let config = Config::load()?;
-    forum_domain::telemetry::init(&config.settings);
+    forum_domain::adapters::telemetry::init(&config.settings);
     let shutdown = async {
         match signal(SignalKind::terminate()) {
             Ok(mut term) => {

@@ -4,7 +4,7 @@ use forum_domain::change::{Change, Written};
 use forum_domain::model::{AdminUser, ModlogEntry, Page, Role};
 use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
 use forum_domain::rules::validation;
-use forum_domain::store::{moderation, users};
+use forum_domain::store::{self, admin, bans, users};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -77,7 +77,7 @@ pub async fn list_users(
         .map(|c| Cursor::decode(c, SCOPE))
         .transpose()?;
     let limit = clamp_limit(query.limit);
-    let rows = moderation::users(
+    let rows = admin::users(
         &state.db,
         query.q.as_deref(),
         query.role,
@@ -127,7 +127,7 @@ pub async fn ban(
     if target.id == user.user_id {
         return Err(ApiError::field("username", "you cannot ban yourself"));
     }
-    moderation::site_ban(&state.db, target.id, &why, body.expires_at, user.user_id).await?;
+    bans::site_ban(&state.db, target.id, &why, body.expires_at, user.user_id).await?;
     state
         .commit(&user, Written::new((), [Change::SessionsChanged]))
         .await;
@@ -156,7 +156,7 @@ pub async fn unban(
     require_admin(&user)?;
     let target = target(&state, &username).await?;
     let why = body.and_then(|b| b.into_inner().reason);
-    moderation::site_unban(&state.db, target.id, user.user_id, why.as_deref()).await?;
+    bans::site_unban(&state.db, target.id, user.user_id, why.as_deref()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -187,7 +187,7 @@ pub async fn set_role(
     if target.id == user.user_id && role != Role::Admin {
         return Err(ApiError::field("role", "you cannot demote yourself"));
     }
-    moderation::set_role(&state.db, target.id, role, user.user_id).await?;
+    admin::set_role(&state.db, target.id, role, user.user_id).await?;
     state
         .commit(&user, Written::new((), [Change::SessionsChanged]))
         .await;
@@ -203,10 +203,10 @@ async fn set_removed(
     why: Option<&str>,
 ) -> ApiResult<HttpResponse> {
     require_admin(user)?;
-    let (id, _) = moderation::community_any(&state.db, name)
+    let (id, _) = admin::community_any(&state.db, name)
         .await?
         .ok_or_else(|| ApiError::not_found("No such community."))?;
-    moderation::community_removal(&state.db, id, removed, user.user_id, why).await?;
+    admin::community_removal(&state.db, id, removed, user.user_id, why).await?;
     state
         .commit(
             user,
@@ -286,7 +286,7 @@ pub async fn modlog(
         .map(|c| Cursor::decode(c, SCOPE))
         .transpose()?;
     let limit = clamp_limit(query.limit);
-    let rows = moderation::modlog(&state.db, None, after.as_ref(), limit).await?;
+    let rows = store::modlog::modlog(&state.db, None, after.as_ref(), limit).await?;
     let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
         scope: SCOPE.into(),
         key: None,
@@ -301,7 +301,7 @@ pub async fn modlog(
 /// The job queues at a glance.
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct JobsOverview {
-    pub queues: Vec<forum_domain::queues::QueueStats>,
+    pub queues: Vec<forum_domain::adapters::queues::QueueStats>,
     /// Outbox rows not yet handed to a queue, and the age of the oldest (0 when none).
     pub outbox_pending: i64,
     pub outbox_oldest_age_seconds: f64,
@@ -339,7 +339,7 @@ pub async fn jobs(
     let mut queues = Vec::new();
     for topic in forum_domain::jobs::Topic::ALL {
         queues.push(
-            forum_domain::queues::stats(&mut redis, prefix, topic, 50)
+            forum_domain::adapters::queues::stats(&mut redis, prefix, topic, 50)
                 .await
                 .map_err(queue_unavailable)?,
         );
@@ -371,7 +371,7 @@ pub async fn retry_job(
 ) -> ApiResult<HttpResponse> {
     require_admin(&user)?;
     let mut redis = state.redis.clone();
-    let retried = forum_domain::queues::retry_dead(
+    let retried = forum_domain::adapters::queues::retry_dead(
         &mut redis,
         &state.db,
         &state.config.settings.redis_prefix,
@@ -379,7 +379,7 @@ pub async fn retry_job(
     )
     .await
     .map_err(|e| match e {
-        forum_domain::queues::RetryError::Store(s) => ApiError::from(s),
+        forum_domain::adapters::queues::RetryError::Store(s) => ApiError::from(s),
         other => queue_unavailable(other),
     })?;
     let topic = retried.ok_or_else(|| ApiError::not_found("No dead job with this id."))?;

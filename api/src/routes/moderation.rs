@@ -6,8 +6,9 @@ use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
 use forum_domain::rules::validation;
 use forum_domain::service;
 use forum_domain::service::moderation::{CreateReport, Reason, ReasonBody};
-use forum_domain::store::moderation::{self, PostAction};
+use forum_domain::store::actions::PostAction;
 use forum_domain::store::users;
+use forum_domain::store::{bans, modlog, reports};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -269,7 +270,7 @@ pub async fn list_reports(
         .map(|c| Cursor::decode(c, &scope))
         .transpose()?;
     let limit = clamp_limit(query.limit);
-    let rows = moderation::reports(&state.db, community.id, status, after.as_ref(), limit).await?;
+    let rows = reports::reports(&state.db, community.id, status, after.as_ref(), limit).await?;
     let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
         scope: scope.clone(),
         key: None,
@@ -300,12 +301,12 @@ pub async fn resolve_report(
     id: web::Path<Uuid>,
     body: Option<web::Json<ResolveBody>>,
 ) -> ApiResult<HttpResponse> {
-    let (report, community_id) = moderation::get_report(&state.db, *id)
+    let (report, community_id) = reports::get_report(&state.db, *id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such report."))?;
     require_moderator(&state, community_id, &user).await?;
     let note = reason(body.and_then(|b| b.into_inner().note).as_deref())?;
-    moderation::resolve_report(
+    reports::resolve_report(
         &state.db,
         report.id,
         community_id,
@@ -356,7 +357,7 @@ pub async fn ban_user(
             "moderators and admins cannot be banned here",
         ));
     }
-    moderation::ban(
+    bans::ban(
         &state.db,
         community.id,
         target.id,
@@ -396,7 +397,7 @@ pub async fn unban_user(
     let target = users::find_by_username(&state.db, &username)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
-    moderation::unban(&state.db, community.id, target.id, user.user_id).await?;
+    bans::unban(&state.db, community.id, target.id, user.user_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -427,7 +428,7 @@ pub async fn list_bans(
         .map(|c| Cursor::decode(c, SCOPE))
         .transpose()?;
     let limit = clamp_limit(query.limit);
-    let rows = moderation::bans(&state.db, community.id, after.as_ref(), limit).await?;
+    let rows = bans::bans(&state.db, community.id, after.as_ref(), limit).await?;
     let (rows, next_cursor) = finish_page(rows, limit, |(_, id)| Cursor {
         scope: SCOPE.into(),
         key: None,
@@ -465,7 +466,7 @@ pub async fn community_modlog(
         .map(|c| Cursor::decode(c, SCOPE))
         .transpose()?;
     let limit = clamp_limit(query.limit);
-    let rows = moderation::modlog(&state.db, Some(community.id), after.as_ref(), limit).await?;
+    let rows = modlog::modlog(&state.db, Some(community.id), after.as_ref(), limit).await?;
     let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
         scope: SCOPE.into(),
         key: None,

@@ -8,8 +8,8 @@
 use std::time::{Duration, Instant};
 
 use apalis::prelude::TaskSink;
+use forum_domain::adapters::queues;
 use forum_domain::jobs::{Envelope, ProbeJob, Topic};
-use forum_domain::queues;
 use forum_domain::settings::Config;
 use forum_jobs::relay::BACKLOG_CAP;
 

@@ -8,7 +8,7 @@ use crate::error::{DomainError, DomainResult, ErrorCode};
 use crate::model::{Actor, Role};
 use crate::rules::permissions::Standing;
 use crate::store::communities::{self, CommunityRow};
-use crate::store::{comments, moderation, posts};
+use crate::store::{bans, comments, posts};
 
 /// A community by name, as `viewer` sees it; 404 when there is none.
 pub async fn community(
@@ -68,7 +68,7 @@ pub async fn require_moderator(db: &PgPool, community_id: Uuid, actor: &Actor) -
 
 /// Refused when the actor is banned from the community.
 pub async fn refuse_banned(db: &PgPool, community_id: Uuid, actor: &Actor) -> DomainResult<()> {
-    if moderation::banned_from(db, community_id, actor.user_id).await? {
+    if bans::banned_from(db, community_id, actor.user_id).await? {
         Err(banned())
     } else {
         Ok(())

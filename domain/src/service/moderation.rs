@@ -11,7 +11,8 @@ use crate::change::{Change, Written};
 use crate::error::{DomainError, DomainResult, ErrorCode};
 use crate::model::{Actor, Report};
 use crate::rules::validation::{self, FieldError};
-use crate::store::moderation::{self, ActionOutcome, NewReport, PostAction};
+use crate::store::actions::{self, ActionOutcome, PostAction};
+use crate::store::reports::{self, NewReport};
 
 /// Longest reason or note, in characters.
 pub const REASON_MAX: usize = 1000;
@@ -53,7 +54,7 @@ pub async fn post_action(
     let post = access::post(db, id).await?;
     access::require_moderator(db, post.community_id, actor).await?;
     let reason = Reason::parse("reason", reason)?;
-    let outcome = moderation::post_action(
+    let outcome = actions::post_action(
         db,
         post.id,
         post.community_id,
@@ -91,7 +92,7 @@ pub async fn comment_action(
     let post = access::post(db, comment.post_id).await?;
     access::require_moderator(db, post.community_id, actor).await?;
     let reason = Reason::parse("reason", reason)?;
-    moderation::comment_action(
+    actions::comment_action(
         db,
         comment.id,
         post.community_id,
@@ -173,13 +174,13 @@ pub async fn report(db: &PgPool, actor: &Actor, body: &CreateReport) -> DomainRe
         post_id,
         reason: &input.reason,
     };
-    let id = moderation::report(db, new).await?.ok_or_else(|| {
+    let id = reports::report(db, new).await?.ok_or_else(|| {
         DomainError::refused(
             ErrorCode::AlreadyReported,
             "You already have an open report on this.",
         )
     })?;
-    let (report, _) = moderation::get_report(db, id)
+    let (report, _) = reports::get_report(db, id)
         .await?
         .ok_or_else(|| DomainError::not_found("No such report."))?;
     Ok(report)

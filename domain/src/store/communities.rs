@@ -165,7 +165,7 @@ pub async fn list(
     let mut qb = rebuild_with_viewer(viewer);
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         qb.push(" AND (lower(c.name) LIKE ");
-        qb.push_bind(format!("{}%", like_escape(&q.to_lowercase())));
+        qb.push_bind(format!("{}%", super::like_escape(&q.to_lowercase())));
         qb.push(" OR c.search @@ websearch_to_tsquery('english', ");
         qb.push_bind(q.to_string());
         qb.push("))");
@@ -200,12 +200,6 @@ fn rebuild_with_viewer(viewer: Option<Uuid>) -> QueryBuilder<Postgres> {
     // The remaining `$1`s refer to the same parameter.
     qb.push(tail);
     qb
-}
-
-pub fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 pub fn cursor_for(sort: CommunitySort, row: &CommunityRow) -> Cursor {
@@ -276,9 +270,9 @@ async fn log_action(
     target_id: Option<Uuid>,
     target_user_id: Option<Uuid>,
 ) -> Result<(), StoreError> {
-    super::moderation::log(
+    super::modlog::log(
         &mut **tx,
-        &super::moderation::LogEntry {
+        &super::modlog::LogEntry {
             community_id: Some(community_id),
             actor_id: actor,
             action,

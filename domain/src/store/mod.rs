@@ -2,15 +2,19 @@
 //! so callers decide the transaction boundaries.
 
 pub mod accounts;
+pub mod actions;
+pub mod admin;
+pub mod bans;
 pub mod comments;
 pub mod communities;
 pub mod email_tokens;
 pub mod idempotency;
 pub mod images;
-pub mod moderation;
+pub mod modlog;
 pub mod notifications;
 pub mod outbox;
 pub mod posts;
+pub mod reports;
 pub mod sessions;
 pub mod summaries;
 pub mod users;
@@ -41,4 +45,10 @@ pub(crate) fn conflict_on(err: sqlx::Error, indexes: &[(&str, &'static str)]) ->
         return StoreError::Conflict(field);
     }
     StoreError::Db(err)
+}
+
+pub fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

@@ -3,6 +3,7 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use super::{StoreError, conflict_on};
+use crate::model::{Me, PublicProfile, Role};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -190,4 +191,37 @@ pub async fn unsubscribe(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, Stor
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+impl From<UserRow> for Me {
+    fn from(u: UserRow) -> Self {
+        Self {
+            id: u.id,
+            role: Role::from_db(&u.role),
+            username: u.username,
+            email: u.email,
+            email_verified: u.email_verified,
+            display_name: u.display_name,
+            bio: u.bio,
+            avatar: u.avatar_url,
+            email_notifications: u.email_notifications,
+            post_karma: u.post_karma,
+            comment_karma: u.comment_karma,
+            created_at: u.created_at,
+        }
+    }
+}
+
+impl From<UserRow> for PublicProfile {
+    fn from(u: UserRow) -> Self {
+        Self {
+            username: u.username,
+            display_name: u.display_name,
+            bio: u.bio,
+            avatar: u.avatar_url,
+            post_karma: u.post_karma,
+            comment_karma: u.comment_karma,
+            created_at: u.created_at,
+        }
+    }
 }

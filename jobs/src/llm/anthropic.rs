@@ -7,7 +7,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::Completion;
+use super::completion::Completion;
 use super::error::ProviderError;
 
 pub const API_VERSION: &str = "2023-06-01";

@@ -6,6 +6,7 @@
 //! (recorded in the breaker when it says the provider is unhealthy, see `ErrorKind`).
 
 pub mod anthropic;
+pub mod completion;
 pub mod error;
 pub mod openai;
 
@@ -20,6 +21,7 @@ use forum_domain::rules::summary::{Prompt, ThreadInput, build_prompt};
 use forum_domain::settings::Config;
 use secrecy::SecretString;
 
+pub use completion::Completion;
 pub use error::{ErrorKind, ProviderError};
 
 use anthropic::AnthropicProvider;
@@ -174,15 +176,6 @@ fn describe(attempts: &[(&'static str, String)]) -> String {
         .map(|(provider, why)| format!("{provider}: {why}"))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// A provider's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Completion {
-    pub text: String,
-    pub model: String,
-    pub input_tokens: u32,
-    pub output_tokens: u32,
 }
 
 enum Backend {

@@ -25,7 +25,7 @@ use forum_domain::rules::summary::Prompt;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::Completion;
+use super::completion::Completion;
 use super::error::ProviderError;
 
 pub struct OpenAiProvider {

@@ -483,7 +483,7 @@ async fn sigterm_lets_the_running_job_finish_and_leaves_nothing_in_flight() {
     let status = worker.terminate(Duration::from_secs(20));
     assert!(status.success(), "{status}");
     // Finished, not abandoned: nothing waits, nothing is held by a worker, and it ran once.
-    let stats = forum_domain::queues::stats(&mut redis, &prefix, Topic::Probe, 0)
+    let stats = forum_domain::adapters::queues::stats(&mut redis, &prefix, Topic::Probe, 0)
         .await
         .unwrap();
     assert_eq!(
