@@ -176,6 +176,59 @@ pub fn cors(origins: &str) -> actix_cors::Cors {
     cors
 }
 
+/// The general budget, before any handler runs.
+pub async fn general<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let limits = &state.limits;
+    if limits.enabled && !req.path().starts_with("/health") && req.path() != "/metrics" {
+        let user = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .and_then(|(_, token)| state.jwt.verify(token.trim()))
+            .map(|c| c.sub);
+        let verdict = match user {
+            Some(id) => limits.per_user.check_key(&id),
+            None => limits.per_ip.check_key(&limits.client_ip(req.request())),
+        };
+        if let Err(not_until) = verdict {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            state.metrics.rate_limited("general", false);
+            let secs = wait.as_secs().max(1).to_string();
+            let err = ApiError::new(ErrorCode::RateLimited, "Too many requests; slow down.")
+                .with_header(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_str(&secs).unwrap_or(HeaderValue::from_static("1")),
+                );
+            let (http_req, _) = req.into_parts();
+            let res = err.error_response().map_into_right_body();
+            return Ok(ServiceResponse::new(http_req, res));
+        }
+    }
+    let mut res = next.call(req).await?;
+    let verdict = res.request().extensions().get::<Verdict>().cloned();
+    if let Some(v) = verdict {
+        for (name, value) in v.headers() {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                res.headers_mut().insert(name, value);
+            }
+        }
+    }
+    Ok(res.map_into_left_body())
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -244,57 +297,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The general budget, before any handler runs.
-pub async fn general<B: MessageBody>(
-    req: ServiceRequest,
-    next: Next<B>,
-) -> Result<ServiceResponse<EitherBody<B>>, Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
-    };
-    let limits = &state.limits;
-    if limits.enabled && !req.path().starts_with("/health") && req.path() != "/metrics" {
-        let user = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .and_then(|(_, token)| state.jwt.verify(token.trim()))
-            .map(|c| c.sub);
-        let verdict = match user {
-            Some(id) => limits.per_user.check_key(&id),
-            None => limits.per_ip.check_key(&limits.client_ip(req.request())),
-        };
-        if let Err(not_until) = verdict {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            state.metrics.rate_limited("general", false);
-            let secs = wait.as_secs().max(1).to_string();
-            let err = ApiError::new(ErrorCode::RateLimited, "Too many requests; slow down.")
-                .with_header(
-                    header::RETRY_AFTER,
-                    HeaderValue::from_str(&secs).unwrap_or(HeaderValue::from_static("1")),
-                );
-            let (http_req, _) = req.into_parts();
-            let res = err.error_response().map_into_right_body();
-            return Ok(ServiceResponse::new(http_req, res));
-        }
-    }
-    let mut res = next.call(req).await?;
-    let verdict = res.request().extensions().get::<Verdict>().cloned();
-    if let Some(v) = verdict {
-        for (name, value) in v.headers() {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                res.headers_mut().insert(name, value);
-            }
-        }
-    }
-    Ok(res.map_into_left_body())
 }
