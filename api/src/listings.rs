@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use forum_domain::model::Sort;
 use forum_domain::model::{Page, Post};
 use forum_domain::rules::paging::finish_page;
-use forum_domain::store::posts::{self, Listing, PostRow, Scope, Sort};
+use forum_domain::store::posts::{self, Listing, PostRow, Scope};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;

@@ -4,10 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use forum_domain::model::CommentSort;
 use forum_domain::model::{Comment, More, Thread};
 use forum_domain::rules::paging::Cursor;
 use forum_domain::rules::tree;
-use forum_domain::store::comments::{self, CommentRow, CommentSort};
+use forum_domain::store::comments::{self, CommentRow};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;

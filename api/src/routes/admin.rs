@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, delete, get, post, put, web};
 use chrono::{DateTime, Utc};
 use forum_domain::change::{Change, Written};
 use forum_domain::model::{AdminUser, ModlogEntry, Page, Role};
-use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
+use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
 use forum_domain::rules::validation;
 use forum_domain::store::{self, admin, bans, users};
 use serde::Deserialize;
@@ -71,12 +71,8 @@ pub async fn list_users(
 ) -> ApiResult<web::Json<Page<AdminUser>>> {
     const SCOPE: &str = "admin_users";
     require_admin(&user)?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, SCOPE))
-        .transpose()?;
-    let limit = clamp_limit(query.limit);
+    let PageRequest { limit, after } =
+        PageRequest::parse(query.limit, query.cursor.as_deref(), SCOPE)?;
     let rows = admin::users(
         &state.db,
         query.q.as_deref(),
@@ -86,14 +82,7 @@ pub async fn list_users(
         limit,
     )
     .await?;
-    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
-        scope: SCOPE.into(),
-        key: None,
-        id: r.id,
-        at: None,
-        snapshot: None,
-        pos: None,
-    });
+    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor::after(SCOPE, None, r.id));
     Ok(web::Json(Page { items, next_cursor }))
 }
 
@@ -280,21 +269,10 @@ pub async fn modlog(
 ) -> ApiResult<web::Json<Page<ModlogEntry>>> {
     const SCOPE: &str = "admin_modlog";
     require_admin(&user)?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, SCOPE))
-        .transpose()?;
-    let limit = clamp_limit(query.limit);
+    let PageRequest { limit, after } =
+        PageRequest::parse(query.limit, query.cursor.as_deref(), SCOPE)?;
     let rows = store::modlog::modlog(&state.db, None, after.as_ref(), limit).await?;
-    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
-        scope: SCOPE.into(),
-        key: None,
-        id: r.id,
-        at: None,
-        snapshot: None,
-        pos: None,
-    });
+    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor::after(SCOPE, None, r.id));
     Ok(web::Json(Page { items, next_cursor }))
 }
 

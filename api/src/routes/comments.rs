@@ -2,15 +2,16 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use forum_domain::model::{AuthorSort, CommentSort};
 use forum_domain::model::{Comment, CommentWithPath, Page, Thread, VoteResult};
-use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
+use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
 use forum_domain::service;
 use forum_domain::service::comments::{CreateComment, UpdateComment};
 use forum_domain::service::votes::VoteRequest;
-use forum_domain::store::comments::{self, AuthorSort, CommentRow, CommentSort};
+use forum_domain::store::comments::{self, CommentRow};
 use forum_domain::store::{posts, users};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
@@ -18,34 +19,12 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 use crate::{idempotency, threads};
 
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CommentSortParam {
-    Best,
-    Top,
-    New,
-    Old,
-    Controversial,
-}
-
-impl From<CommentSortParam> for CommentSort {
-    fn from(s: CommentSortParam) -> Self {
-        match s {
-            CommentSortParam::Best => CommentSort::Best,
-            CommentSortParam::Top => CommentSort::Top,
-            CommentSortParam::New => CommentSort::New,
-            CommentSortParam::Old => CommentSort::Old,
-            CommentSortParam::Controversial => CommentSort::Controversial,
-        }
-    }
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ThreadParams {
     /// `best` (default), `top`, `new`, `old` or `controversial`.
     #[param(inline)]
-    pub sort: Option<CommentSortParam>,
+    pub sort: Option<CommentSort>,
     /// Comments on the first level, 1-100 (default 25).
     pub limit: Option<i64>,
     /// Levels of the tree to return, the first included: 1-11 (default 5).
@@ -127,7 +106,7 @@ pub async fn thread(
     let post = posts::get(&state.db, *id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such post."))?;
-    let sort: CommentSort = query.sort.unwrap_or(CommentSortParam::Best).into();
+    let sort = query.sort.unwrap_or_default();
     if let Some(parent) = query.parent_id {
         load(&state, parent)
             .await
@@ -135,17 +114,17 @@ pub async fn thread(
             .filter(|p| p.post_id == post.id)
             .ok_or_else(|| ApiError::not_found("No such comment on this post."))?;
     }
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, &sort.scope(query.parent_id)))
-        .transpose()?;
+    let page = PageRequest::parse(
+        query.limit,
+        query.cursor.as_deref(),
+        &sort.scope(query.parent_id),
+    )?;
     let q = threads::ThreadQuery {
         post_id: post.id,
         parent: query.parent_id,
         sort,
-        after,
-        limit: clamp_limit(query.limit),
+        after: page.after,
+        limit: page.limit,
         levels: usize::try_from(query.depth.unwrap_or(5).clamp(1, 11)).unwrap_or(5),
         replies: query.replies.unwrap_or(10).clamp(1, 100),
     };
@@ -256,19 +235,12 @@ pub async fn vote_comment(
     Ok(web::Json(state.commit(&user, written).await))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum UserCommentSort {
-    New,
-    Top,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserCommentsQuery {
     /// `new` (default) or `top`.
     #[param(inline)]
-    pub sort: Option<UserCommentSort>,
+    pub sort: Option<AuthorSort>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -291,16 +263,10 @@ pub async fn user_comments(
     let author = users::find_by_username(&state.db, &username)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
-    let (sort, scope) = match query.sort.unwrap_or(UserCommentSort::New) {
-        UserCommentSort::New => (AuthorSort::New, "user_comments:new"),
-        UserCommentSort::Top => (AuthorSort::Top, "user_comments:top"),
-    };
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, scope))
-        .transpose()?;
-    let limit = clamp_limit(query.limit);
+    let sort = query.sort.unwrap_or_default();
+    let scope = format!("user_comments:{}", sort.as_str());
+    let PageRequest { limit, after } =
+        PageRequest::parse(query.limit, query.cursor.as_deref(), &scope)?;
     let rows = comments::by_author(
         state.reader(user.0.as_ref()).await,
         author.id,
@@ -309,13 +275,12 @@ pub async fn user_comments(
         limit,
     )
     .await?;
-    let (rows, next_cursor) = finish_page(rows, limit, |r| Cursor {
-        scope: scope.into(),
-        key: (sort == AuthorSort::Top).then_some(r.sort_key),
-        id: r.id,
-        at: None,
-        snapshot: None,
-        pos: None,
+    let (rows, next_cursor) = finish_page(rows, limit, |r| {
+        Cursor::after(
+            scope.as_str(),
+            (sort == AuthorSort::Top).then_some(r.sort_key),
+            r.id,
+        )
     });
     let mut items: Vec<Comment> = rows.into_iter().map(|r| r.view(false)).collect();
     if let Some(u) = &user.0 {

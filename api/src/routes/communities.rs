@@ -1,12 +1,11 @@
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use forum_domain::change::Written;
 use forum_domain::error::ErrorCode;
+use forum_domain::model::CommunitySort;
 use forum_domain::model::{Community, Moderator, Page};
-use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
+use forum_domain::rules::paging::{PageRequest, finish_page};
 use forum_domain::rules::validation::{self, CommunityName, Errors};
-use forum_domain::store::communities::{
-    self, CommunityRow, CommunitySort, CommunityUpdate, NewCommunity,
-};
+use forum_domain::store::communities::{self, CommunityRow, CommunityUpdate, NewCommunity};
 use forum_domain::store::users;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -39,19 +38,12 @@ pub struct UpdateCommunity {
     pub restricted: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum CommunitySortParam {
-    Popular,
-    New,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListCommunities {
     /// `popular` (most members, the default) or `new`.
     #[param(inline)]
-    pub sort: Option<CommunitySortParam>,
+    pub sort: Option<CommunitySort>,
     /// Name prefix or full-text query.
     pub q: Option<String>,
     /// 1-100, default 25.
@@ -161,16 +153,9 @@ pub async fn list_communities(
     user: MaybeUser,
     query: web::Query<ListCommunities>,
 ) -> ApiResult<web::Json<Page<Community>>> {
-    let sort = match query.sort.unwrap_or(CommunitySortParam::Popular) {
-        CommunitySortParam::Popular => CommunitySort::Popular,
-        CommunitySortParam::New => CommunitySort::New,
-    };
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, sort.scope()))
-        .transpose()?;
-    let limit = clamp_limit(query.limit);
+    let sort = query.sort.unwrap_or_default();
+    let PageRequest { limit, after } =
+        PageRequest::parse(query.limit, query.cursor.as_deref(), sort.scope())?;
     let db = state.reader(user.0.as_ref()).await;
     let rows = communities::list(
         db,

@@ -1,6 +1,6 @@
 use actix_web::{get, patch, post, web};
 use forum_domain::model::{Me, Notification, Page, Post};
-use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
+use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
 use forum_domain::rules::validation::{self, BIO_MAX, DISPLAY_NAME_MAX, Errors};
 use forum_domain::store::users::{self, ProfileUpdate};
 use forum_domain::store::{notifications, posts};
@@ -113,20 +113,11 @@ pub async fn saved_posts(
     query: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<Page<Post>>> {
     const SCOPE: &str = "saved";
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, SCOPE))
-        .transpose()?;
-    let limit = clamp_limit(query.limit);
+    let PageRequest { limit, after } =
+        PageRequest::parse(query.limit, query.cursor.as_deref(), SCOPE)?;
     let rows = posts::saved(&state.db, user.user_id, after.as_ref(), limit).await?;
-    let (rows, next) = finish_page(rows, limit, |r| Cursor {
-        scope: SCOPE.into(),
-        key: Some(r.sort_key),
-        id: r.id,
-        at: None,
-        snapshot: None,
-        pos: None,
+    let (rows, next) = finish_page(rows, limit, |r| {
+        Cursor::after(SCOPE, Some(r.sort_key), r.id)
     });
     Ok(web::Json(
         listings::rows_page(&state, rows, next, Some(&user)).await?,
@@ -158,12 +149,8 @@ pub async fn list_notifications(
     query: web::Query<NotificationsQuery>,
 ) -> ApiResult<web::Json<Page<Notification>>> {
     const SCOPE: &str = "notifications";
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, SCOPE))
-        .transpose()?;
-    let limit = clamp_limit(query.limit);
+    let PageRequest { limit, after } =
+        PageRequest::parse(query.limit, query.cursor.as_deref(), SCOPE)?;
     let rows = notifications::list(
         &state.db,
         user.user_id,
@@ -172,14 +159,7 @@ pub async fn list_notifications(
         limit,
     )
     .await?;
-    let (rows, next_cursor) = finish_page(rows, limit, |r| Cursor {
-        scope: SCOPE.into(),
-        key: None,
-        id: r.id,
-        at: None,
-        snapshot: None,
-        pos: None,
-    });
+    let (rows, next_cursor) = finish_page(rows, limit, |r| Cursor::after(SCOPE, None, r.id));
     Ok(web::Json(Page {
         items: rows.into_iter().map(Notification::from).collect(),
         next_cursor,

@@ -1,8 +1,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
+use forum_domain::model::ReportStatus;
 use forum_domain::model::{CommunityBan, ModlogEntry, Page, Report};
-use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
+use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
 use forum_domain::rules::validation;
 use forum_domain::service;
 use forum_domain::service::moderation::{CreateReport, Reason, ReasonBody};
@@ -222,13 +223,6 @@ pub async fn create_report(
     .await
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ReportStatus {
-    Open,
-    Resolved,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportsQuery {
@@ -259,26 +253,13 @@ pub async fn list_reports(
 ) -> ApiResult<web::Json<Page<Report>>> {
     let community = load(&state, &name, Some(user.user_id)).await?;
     require_moderator(&state, community.id, &user).await?;
-    let status = match query.status.unwrap_or(ReportStatus::Open) {
-        ReportStatus::Open => "open",
-        ReportStatus::Resolved => "resolved",
-    };
-    let scope = format!("reports:{status}");
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, &scope))
-        .transpose()?;
-    let limit = clamp_limit(query.limit);
+    let status = query.status.unwrap_or_default();
+    let scope = format!("reports:{}", status.as_str());
+    let PageRequest { limit, after } =
+        PageRequest::parse(query.limit, query.cursor.as_deref(), &scope)?;
     let rows = reports::reports(&state.db, community.id, status, after.as_ref(), limit).await?;
-    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
-        scope: scope.clone(),
-        key: None,
-        id: r.id,
-        at: None,
-        snapshot: None,
-        pos: None,
-    });
+    let (items, next_cursor) =
+        finish_page(rows, limit, |r| Cursor::after(scope.clone(), None, r.id));
     Ok(web::Json(Page { items, next_cursor }))
 }
 
@@ -422,21 +403,10 @@ pub async fn list_bans(
     const SCOPE: &str = "bans";
     let community = load(&state, &name, Some(user.user_id)).await?;
     require_moderator(&state, community.id, &user).await?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, SCOPE))
-        .transpose()?;
-    let limit = clamp_limit(query.limit);
+    let PageRequest { limit, after } =
+        PageRequest::parse(query.limit, query.cursor.as_deref(), SCOPE)?;
     let rows = bans::bans(&state.db, community.id, after.as_ref(), limit).await?;
-    let (rows, next_cursor) = finish_page(rows, limit, |(_, id)| Cursor {
-        scope: SCOPE.into(),
-        key: None,
-        id: *id,
-        at: None,
-        snapshot: None,
-        pos: None,
-    });
+    let (rows, next_cursor) = finish_page(rows, limit, |(_, id)| Cursor::after(SCOPE, None, *id));
     Ok(web::Json(Page {
         items: rows.into_iter().map(|(b, _)| b).collect(),
         next_cursor,
@@ -460,20 +430,9 @@ pub async fn community_modlog(
 ) -> ApiResult<web::Json<Page<ModlogEntry>>> {
     const SCOPE: &str = "modlog";
     let community = load(&state, &name, user.id()).await?;
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, SCOPE))
-        .transpose()?;
-    let limit = clamp_limit(query.limit);
+    let PageRequest { limit, after } =
+        PageRequest::parse(query.limit, query.cursor.as_deref(), SCOPE)?;
     let rows = modlog::modlog(&state.db, Some(community.id), after.as_ref(), limit).await?;
-    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor {
-        scope: SCOPE.into(),
-        key: None,
-        id: r.id,
-        at: None,
-        snapshot: None,
-        pos: None,
-    });
+    let (items, next_cursor) = finish_page(rows, limit, |r| Cursor::after(SCOPE, None, r.id));
     Ok(web::Json(Page { items, next_cursor }))
 }

@@ -1,13 +1,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use forum_domain::model::{Page, Post, VoteResult};
+use forum_domain::model::{Sort, Window};
 use forum_domain::rules::paging::{Cursor, clamp_limit};
 use forum_domain::service;
 use forum_domain::service::posts::{CreatePost, UpdatePost};
 use forum_domain::service::votes::VoteRequest;
-use forum_domain::store::posts::{Listing, Scope, Sort, Window};
+use forum_domain::store::posts::{Listing, Scope};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
@@ -16,27 +17,6 @@ use crate::routes::communities::load;
 use crate::state::AppState;
 use crate::{idempotency, listings};
 
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SortParam {
-    Hot,
-    New,
-    Top,
-    Controversial,
-    Rising,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum WindowParam {
-    Hour,
-    Day,
-    Week,
-    Month,
-    Year,
-    All,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListPosts {
@@ -44,31 +24,18 @@ pub struct ListPosts {
     pub community: Option<String>,
     /// `hot` (default), `new`, `top`, `controversial` or `rising`.
     #[param(inline)]
-    pub sort: Option<SortParam>,
+    pub sort: Option<Sort>,
     /// Time window of `top` and `controversial` (default `day`).
     #[param(inline)]
-    pub t: Option<WindowParam>,
+    pub t: Option<Window>,
     /// 1-100, default 25.
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
 fn listing(query: &ListPosts, scope: Scope) -> ApiResult<Listing> {
-    let sort = match query.sort.unwrap_or(SortParam::Hot) {
-        SortParam::Hot => Sort::Hot,
-        SortParam::New => Sort::New,
-        SortParam::Top => Sort::Top,
-        SortParam::Controversial => Sort::Controversial,
-        SortParam::Rising => Sort::Rising,
-    };
-    let window = match query.t.unwrap_or(WindowParam::Day) {
-        WindowParam::Hour => Window::Hour,
-        WindowParam::Day => Window::Day,
-        WindowParam::Week => Window::Week,
-        WindowParam::Month => Window::Month,
-        WindowParam::Year => Window::Year,
-        WindowParam::All => Window::All,
-    };
+    let sort = query.sort.unwrap_or_default();
+    let window = query.t.unwrap_or_default();
     let mut listing = Listing {
         sort,
         window,
@@ -210,9 +177,9 @@ fn json_body(body: web::Bytes) -> HttpResponse {
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
     #[param(inline)]
-    pub sort: Option<SortParam>,
+    pub sort: Option<Sort>,
     #[param(inline)]
-    pub t: Option<WindowParam>,
+    pub t: Option<Window>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

@@ -75,13 +75,8 @@ pub async fn search(
                 .map(|c| Cursor::decode(c, SCOPE))
                 .transpose()?;
             let rows = posts::search(db, q, after.as_ref(), limit).await?;
-            let (rows, next) = finish_page(rows, limit, |r| Cursor {
-                scope: SCOPE.into(),
-                key: Some(r.sort_key),
-                id: r.id,
-                at: None,
-                snapshot: None,
-                pos: None,
+            let (rows, next) = finish_page(rows, limit, |r| {
+                Cursor::after(SCOPE, Some(r.sort_key), r.id)
             });
             let page = listings::rows_page(&state, rows, next, user.0.as_ref()).await?;
             Ok(web::Json(SearchResults {
@@ -97,13 +92,8 @@ pub async fn search(
                 .map(|c| Cursor::decode(c, SCOPE))
                 .transpose()?;
             let rows = communities::search(db, q, after.as_ref(), limit, user.id()).await?;
-            let (rows, next) = finish_page(rows, limit, |(r, rank)| Cursor {
-                scope: SCOPE.into(),
-                key: Some(*rank),
-                id: r.id,
-                at: None,
-                snapshot: None,
-                pos: None,
+            let (rows, next) = finish_page(rows, limit, |(r, rank)| {
+                Cursor::after(SCOPE, Some(*rank), r.id)
             });
             let items = rows.into_iter().map(|(r, _)| Community::from(r));
             Ok(web::Json(SearchResults {

@@ -1,10 +1,11 @@
 use actix_web::{get, web};
+use forum_domain::model::AuthorSort;
 use forum_domain::model::{Page, Post, PublicProfile};
-use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
-use forum_domain::store::posts::{self, AuthorSort};
+use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
+use forum_domain::store::posts;
 use forum_domain::store::users;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::auth::MaybeUser;
 use crate::listings;
@@ -31,19 +32,12 @@ pub async fn get_user(
     Ok(web::Json(row.into()))
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum UserSort {
-    New,
-    Top,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserPostsQuery {
     /// `new` (default) or `top`.
     #[param(inline)]
-    pub sort: Option<UserSort>,
+    pub sort: Option<AuthorSort>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -66,25 +60,18 @@ pub async fn user_posts(
     let author = users::find_by_username(&state.db, &username)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
-    let (sort, scope) = match query.sort.unwrap_or(UserSort::New) {
-        UserSort::New => (AuthorSort::New, "user_posts:new"),
-        UserSort::Top => (AuthorSort::Top, "user_posts:top"),
-    };
-    let after = query
-        .cursor
-        .as_deref()
-        .map(|c| Cursor::decode(c, scope))
-        .transpose()?;
-    let limit = clamp_limit(query.limit);
+    let sort = query.sort.unwrap_or_default();
+    let scope = format!("user_posts:{}", sort.as_str());
+    let PageRequest { limit, after } =
+        PageRequest::parse(query.limit, query.cursor.as_deref(), &scope)?;
     let db = state.reader(user.0.as_ref()).await;
     let rows = posts::by_author(db, author.id, sort, after.as_ref(), limit).await?;
-    let (rows, next) = finish_page(rows, limit, |r| Cursor {
-        scope: scope.into(),
-        key: (sort == AuthorSort::Top).then_some(r.sort_key),
-        id: r.id,
-        at: None,
-        snapshot: None,
-        pos: None,
+    let (rows, next) = finish_page(rows, limit, |r| {
+        Cursor::after(
+            scope.as_str(),
+            (sort == AuthorSort::Top).then_some(r.sort_key),
+            r.id,
+        )
     });
     Ok(web::Json(
         listings::rows_page(&state, rows, next, user.0.as_ref()).await?,

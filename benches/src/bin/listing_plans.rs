@@ -9,8 +9,9 @@
 
 use std::time::Instant;
 
+use forum_domain::model::{Sort, Window};
 use forum_domain::rules::paging::Cursor;
-use forum_domain::store::posts::{self, Listing, Scope, Sort, Window};
+use forum_domain::store::posts::{self, Listing, Scope};
 use sqlx::Executor;
 use uuid::Uuid;
 

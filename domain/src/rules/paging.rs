@@ -76,6 +76,40 @@ impl Cursor {
     }
 }
 
+impl Cursor {
+    /// Continues after the item `id` (whose sort value is `key`, for keyed sorts).
+    pub fn after(scope: impl Into<String>, key: Option<f64>, id: Uuid) -> Self {
+        Cursor {
+            scope: scope.into(),
+            key,
+            id,
+            at: None,
+            snapshot: None,
+            pos: None,
+        }
+    }
+}
+
+/// One page as asked for: `?limit=` clamped, `?cursor=` decoded for its listing's scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after: Option<Cursor>,
+}
+
+impl PageRequest {
+    pub fn parse(
+        limit: Option<i64>,
+        cursor: Option<&str>,
+        scope: &str,
+    ) -> Result<Self, InvalidCursor> {
+        Ok(PageRequest {
+            limit: clamp_limit(limit),
+            after: cursor.map(|c| Cursor::decode(c, scope)).transpose()?,
+        })
+    }
+}
+
 /// `limit` clamped to 1..=100, 25 when absent.
 pub fn clamp_limit(limit: Option<i64>) -> i64 {
     limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
@@ -173,16 +207,25 @@ mod page_tests {
     use super::*;
 
     #[test]
+    fn a_page_request_clamps_and_checks_its_scope() {
+        let raw = Cursor::after("a", Some(1.5), Uuid::nil()).encode();
+        let page = PageRequest::parse(Some(1000), Some(&raw), "a");
+        assert_eq!(page.as_ref().map(|p| p.limit), Ok(MAX_LIMIT));
+        assert_eq!(page.map(|p| p.after.and_then(|c| c.key)), Ok(Some(1.5)));
+        assert_eq!(
+            PageRequest::parse(None, Some(&raw), "b"),
+            Err(InvalidCursor)
+        );
+        assert_eq!(
+            PageRequest::parse(Some(0), None, "b").map(|p| p.limit),
+            Ok(1)
+        );
+    }
+
+    #[test]
     fn finish_page_detects_more() {
         let id = Uuid::now_v7();
-        let c = |_: &i32| Cursor {
-            scope: "x".into(),
-            key: None,
-            id,
-            at: None,
-            snapshot: None,
-            pos: None,
-        };
+        let c = |_: &i32| Cursor::after("x", None, id);
         let (rows, next) = finish_page(vec![1, 2, 3], 2, c);
         assert_eq!(rows, [1, 2]);
         assert!(next.is_some());

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::jobs::{EmailJob, EmailTemplate, Topic};
-use crate::model::{AuthorRef, Comment};
+use crate::model::{AuthorRef, AuthorSort, Comment, CommentSort};
 use crate::rules::paging::Cursor;
 use crate::rules::tree::Node;
 
@@ -114,26 +114,7 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<CommentRow>
     )
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommentSort {
-    Best,
-    Top,
-    New,
-    Old,
-    Controversial,
-}
-
 impl CommentSort {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommentSort::Best => "best",
-            CommentSort::Top => "top",
-            CommentSort::New => "new",
-            CommentSort::Old => "old",
-            CommentSort::Controversial => "controversial",
-        }
-    }
-
     /// The sort column and its ORDER BY.
     fn key(self) -> (&'static str, &'static str) {
         match self {
@@ -422,12 +403,6 @@ pub async fn soft_delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, Stor
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthorSort {
-    New,
-    Top,
 }
 
 pub async fn by_author(

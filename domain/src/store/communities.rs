@@ -6,7 +6,7 @@ use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::{StoreError, conflict_on};
-use crate::model::{Community, Moderator, Role};
+use crate::model::{Community, CommunitySort, Moderator, Role};
 use crate::rules::paging::Cursor;
 use crate::rules::permissions::{ModRole, Standing};
 
@@ -135,12 +135,6 @@ pub async fn by_id(
         .bind(id)
         .fetch_optional(db)
         .await?)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommunitySort {
-    Popular,
-    New,
 }
 
 impl CommunitySort {

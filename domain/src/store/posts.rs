@@ -5,7 +5,7 @@ use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::model::{AuthorRef, CommunityRef, Post};
+use crate::model::{AuthorRef, AuthorSort, CommunityRef, Post, Sort, Window};
 use crate::rules::paging::Cursor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -191,48 +191,6 @@ pub async fn soft_delete(db: &PgPool, id: Uuid) -> Result<bool, StoreError> {
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    Hot,
-    New,
-    Top,
-    Controversial,
-    Rising,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Window {
-    Hour,
-    Day,
-    Week,
-    Month,
-    Year,
-    All,
-}
-
-impl Window {
-    pub fn duration(self) -> Option<Duration> {
-        match self {
-            Window::Hour => Some(Duration::hours(1)),
-            Window::Day => Some(Duration::days(1)),
-            Window::Week => Some(Duration::weeks(1)),
-            Window::Month => Some(Duration::days(30)),
-            Window::Year => Some(Duration::days(365)),
-            Window::All => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Window::Hour => "hour",
-            Window::Day => "day",
-            Window::Week => "week",
-            Window::Month => "month",
-            Window::Year => "year",
-            Window::All => "all",
-        }
-    }
 }
 
 /// Posts younger than this are candidates for `rising`.
@@ -511,12 +469,6 @@ pub async fn pinned(
     .bind(community_id)
     .fetch_all(db)
     .await?)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthorSort {
-    New,
-    Top,
 }
 
 pub async fn by_author(

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::modlog::{LogEntry, log};
-use crate::model::{AuthorRef, Report};
+use crate::model::{AuthorRef, Report, ReportStatus};
 use crate::rules::paging::Cursor;
 
 pub struct NewReport<'a> {
@@ -96,7 +96,7 @@ pub async fn get_report(
 pub async fn reports(
     db: impl PgExecutor<'_>,
     community_id: Uuid,
-    status: &str,
+    status: ReportStatus,
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<Report>, StoreError> {
@@ -104,7 +104,7 @@ pub async fn reports(
     qb.push(" WHERE r.community_id = ")
         .push_bind(community_id)
         .push(" AND r.status = ")
-        .push_bind(status.to_string());
+        .push_bind(status.as_str());
     if let Some(c) = after {
         qb.push(" AND r.id < ").push_bind(c.id);
     }

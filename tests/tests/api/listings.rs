@@ -4,8 +4,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use forum_domain::model::{Sort, Window};
 use forum_domain::rules::ranking;
-use forum_domain::store::posts::{self, Listing, Scope, Sort, Window};
+use forum_domain::store::posts::{self, Listing, Scope};
 use forum_tests::reqwest::StatusCode;
 use forum_tests::serde_json::{Value, json};
 use forum_tests::{TestApp, problem};
