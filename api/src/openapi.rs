@@ -54,7 +54,8 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Documents the problem responses every operation can give besides its own: malformed input
+/// Gives every 4xx/5xx response a problem+json body, and documents the problem responses every
+/// operation can give besides its own: malformed input
 /// (400), a bad token (401, even on public routes, which read an optional token), limits
 /// (413/414/415/422/429/431) and an unreachable database (503).
 struct StandardResponses;
@@ -88,6 +89,22 @@ impl Modify for StandardResponses {
                 let Some(op) = op.as_mut() else { continue };
                 let has_body = op.request_body.is_some();
                 let has_query = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                // Error responses written on a route name only their status and description:
+                // every one of them is problem+json.
+                for (code, response) in op.responses.responses.iter_mut() {
+                    if let utoipa::openapi::RefOr::T(r) = response
+                        && (code.starts_with('4') || code.starts_with('5'))
+                        && r.content.is_empty()
+                    {
+                        r.content.insert(
+                            "application/problem+json".to_string(),
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build()
+                                .into(),
+                        );
+                    }
+                }
                 let mut add = |code: &str, description: &str| {
                     op.responses
                         .responses

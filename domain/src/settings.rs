@@ -378,11 +378,7 @@ impl Config {
                 return Err(SettingsError::DefaultSecretInProduction);
             }
         }
-        if settings.access_token_ttl_secs <= 0 || settings.refresh_token_ttl_days <= 0 {
-            return Err(SettingsError::Invalid(
-                "token lifetimes must be positive".into(),
-            ));
-        }
+        settings.validate()?;
         Ok(Self {
             settings,
             jwt_secret,
@@ -416,6 +412,125 @@ impl Secrets {
 }
 
 impl Settings {
+    /// Refuses values no deployment means (a zero pool, a zero rate, a ratio past 1) instead of
+    /// quietly clamping them later; the message names the variable to fix.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let mut bad: Vec<String> = Vec::new();
+        let mut at_least = |name: &str, value: i128, min: i128| {
+            if value < min {
+                bad.push(format!(
+                    "FORUM_{} must be at least {min} (is {value})",
+                    name.to_uppercase()
+                ));
+            }
+        };
+        let s = self;
+        for (name, value) in [
+            (
+                "database_max_connections",
+                i128::from(s.database_max_connections),
+            ),
+            (
+                "database_acquire_timeout_ms",
+                i128::from(s.database_acquire_timeout_ms),
+            ),
+            ("redis_timeout_ms", i128::from(s.redis_timeout_ms)),
+            ("access_token_ttl_secs", i128::from(s.access_token_ttl_secs)),
+            (
+                "refresh_token_ttl_days",
+                i128::from(s.refresh_token_ttl_days),
+            ),
+            (
+                "email_verification_ttl_hours",
+                i128::from(s.email_verification_ttl_hours),
+            ),
+            (
+                "password_reset_ttl_minutes",
+                i128::from(s.password_reset_ttl_minutes),
+            ),
+            ("json_body_limit_bytes", s.json_body_limit_bytes as i128),
+            (
+                "client_request_timeout_ms",
+                i128::from(s.client_request_timeout_ms),
+            ),
+            (
+                "rate_limit_ip_per_minute",
+                i128::from(s.rate_limit_ip_per_minute),
+            ),
+            (
+                "rate_limit_user_per_minute",
+                i128::from(s.rate_limit_user_per_minute),
+            ),
+            (
+                "quota_login_per_minute",
+                i128::from(s.quota_login_per_minute),
+            ),
+            (
+                "quota_register_per_minute",
+                i128::from(s.quota_register_per_minute),
+            ),
+            (
+                "quota_register_per_hour",
+                i128::from(s.quota_register_per_hour),
+            ),
+            ("quota_posts_per_hour", i128::from(s.quota_posts_per_hour)),
+            (
+                "quota_comments_per_hour",
+                i128::from(s.quota_comments_per_hour),
+            ),
+            ("quota_reports_per_day", i128::from(s.quota_reports_per_day)),
+            (
+                "quota_summaries_per_day",
+                i128::from(s.quota_summaries_per_day),
+            ),
+            (
+                "quota_uploads_per_hour",
+                i128::from(s.quota_uploads_per_hour),
+            ),
+            ("statement_timeout_ms", i128::from(s.statement_timeout_ms)),
+            ("outbox_poll_ms", i128::from(s.outbox_poll_ms)),
+            ("email_concurrency", s.email_concurrency as i128),
+            ("email_timeout_secs", i128::from(s.email_timeout_secs)),
+            ("email_max_attempts", i128::from(s.email_max_attempts)),
+            ("images_concurrency", s.images_concurrency as i128),
+            ("images_timeout_secs", i128::from(s.images_timeout_secs)),
+            ("images_max_attempts", i128::from(s.images_max_attempts)),
+            ("summaries_concurrency", s.summaries_concurrency as i128),
+            (
+                "summaries_timeout_secs",
+                i128::from(s.summaries_timeout_secs),
+            ),
+            (
+                "summaries_max_attempts",
+                i128::from(s.summaries_max_attempts),
+            ),
+            ("job_heartbeat_ms", i128::from(s.job_heartbeat_ms)),
+            ("job_orphan_after_secs", i128::from(s.job_orphan_after_secs)),
+            ("upload_max_bytes", s.upload_max_bytes as i128),
+            ("llm_timeout_ms", i128::from(s.llm_timeout_ms)),
+            ("summary_max_tokens", i128::from(s.summary_max_tokens)),
+            ("breaker_window_secs", i128::from(s.breaker_window_secs)),
+            ("breaker_min_calls", i128::from(s.breaker_min_calls)),
+            (
+                "breaker_half_open_probes",
+                i128::from(s.breaker_half_open_probes),
+            ),
+        ] {
+            at_least(name, value, 1);
+        }
+        if !(s.breaker_failure_ratio > 0.0 && s.breaker_failure_ratio <= 1.0) {
+            bad.push(format!(
+                "FORUM_BREAKER_FAILURE_RATIO must be in (0, 1] (is {})",
+                s.breaker_failure_ratio
+            ));
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError::Invalid(bad.join("; ")))
+        }
+    }
+
     pub fn log_format(&self) -> LogFormat {
         self.log_format.unwrap_or(match self.env {
             Environment::Production => LogFormat::Json,
@@ -433,6 +548,25 @@ mod tests {
             env: Environment::Production,
             ..Settings::default()
         }
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_by_name() {
+        let s = Settings {
+            database_max_connections: 0,
+            breaker_failure_ratio: 1.5,
+            ..Settings::default()
+        };
+        let err = Config::development(s)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("FORUM_DATABASE_MAX_CONNECTIONS must be at least 1"),
+            "{err}"
+        );
+        assert!(err.contains("FORUM_BREAKER_FAILURE_RATIO"), "{err}");
+        assert!(Config::development(Settings::default()).is_ok());
     }
 
     #[test]

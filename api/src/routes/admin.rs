@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::moderation::require_admin;
 use crate::routes::me::PageQuery;
 use crate::state::AppState;
@@ -59,8 +59,8 @@ async fn target(state: &AppState, username: &str) -> ApiResult<users::UserRow> {
     params(UsersQuery),
     responses(
         (status = 200, description = "Users, newest first", body = Page<AdminUser>),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Admins only"),
     )
 )]
 #[get("/admin/users")]
@@ -93,10 +93,10 @@ pub async fn list_users(
     request_body = SiteBan,
     responses(
         (status = 204, description = "Banned: cannot log in; every session ended, existing tokens refused"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or banning yourself", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Admins only"),
+        (status = 404, description = "No such user"),
+        (status = 422, description = "Invalid fields, or banning yourself"),
     )
 )]
 #[post("/admin/users/{username}/ban")]
@@ -130,9 +130,9 @@ pub async fn ban(
     request_body(content = Option<OptionalReason>, description = "Optional reason for the modlog"),
     responses(
         (status = 204, description = "Unbanned"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Admins only"),
+        (status = 404, description = "No such user"),
     )
 )]
 #[post("/admin/users/{username}/unban")]
@@ -156,10 +156,10 @@ pub async fn unban(
     request_body = RoleBody,
     responses(
         (status = 204, description = "Role changed (takes effect on the user's next request)"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid role, or demoting yourself", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Admins only"),
+        (status = 404, description = "No such user"),
+        (status = 422, description = "Invalid role, or demoting yourself"),
     )
 )]
 #[put("/admin/users/{username}/role")]
@@ -212,9 +212,9 @@ async fn set_removed(
     request_body(content = Option<OptionalReason>, description = "Reason for the modlog"),
     responses(
         (status = 204, description = "Removed (soft, restorable): the community and its posts disappear"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Admins only"),
+        (status = 404, description = "No such community"),
     )
 )]
 #[delete("/admin/communities/{name}")]
@@ -235,9 +235,9 @@ pub async fn remove_community(
     request_body(content = Option<OptionalReason>, description = "Reason for the modlog"),
     responses(
         (status = 204, description = "Restored"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Admins only"),
+        (status = 404, description = "No such community"),
     )
 )]
 #[post("/admin/communities/{name}/restore")]
@@ -257,8 +257,8 @@ pub async fn restore_community(
     params(PageQuery),
     responses(
         (status = 200, description = "Every moderator and admin action, site-wide, newest first", body = Page<ModlogEntry>),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Admins only"),
     )
 )]
 #[get("/admin/modlog")]
@@ -301,9 +301,9 @@ fn queue_unavailable(e: impl std::fmt::Display) -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Per queue: ready, scheduled, running, retrying and dead jobs (the newest dead ones listed); the outbox backlog", body = JobsOverview),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Redis unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Admins only"),
+        (status = 503, description = "Redis unavailable"),
     )
 )]
 #[get("/admin/jobs")]
@@ -335,10 +335,10 @@ pub async fn jobs(
     params(("id" = uuid::Uuid, Path, description = "A dead job's id, from `GET /admin/jobs`")),
     responses(
         (status = 202, description = "Queued again (through the outbox), with fresh attempts", body = RetriedJob),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No dead job with this id", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Redis unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Admins only"),
+        (status = 404, description = "No dead job with this id"),
+        (status = 503, description = "Redis unavailable"),
     )
 )]
 #[post("/admin/jobs/{id}/retry")]

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::limits::Bucket;
 use crate::state::AppState;
 
@@ -134,8 +134,8 @@ fn refresh_expiry(state: &AppState) -> chrono::DateTime<Utc> {
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created and logged in", body = AuthTokens),
-        (status = 409, description = "Username or email taken (case-insensitively)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Username or email taken (case-insensitively)"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[post("/auth/register")]
@@ -198,7 +198,7 @@ pub async fn register(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = AuthTokens),
-        (status = 401, description = "Wrong login or password", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong login or password"),
     )
 )]
 #[post("/auth/login")]
@@ -243,7 +243,7 @@ pub async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair; the old refresh token is spent", body = AuthTokens),
-        (status = 401, description = "Unknown, expired or already used (which also ends the session)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, expired or already used (which also ends the session)"),
     )
 )]
 #[post("/auth/refresh")]
@@ -297,7 +297,7 @@ pub async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Session ended: its access and refresh tokens stop working"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
     )
 )]
 #[post("/auth/logout")]
@@ -314,7 +314,7 @@ pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<Htt
     request_body = TokenRequest,
     responses(
         (status = 204, description = "Email address verified"),
-        (status = 400, description = "Unknown, used or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown, used or expired token"),
     )
 )]
 #[post("/auth/verify-email")]
@@ -361,8 +361,8 @@ pub async fn password_reset(
     request_body = PasswordResetConfirm,
     responses(
         (status = 204, description = "Password changed; every session of the account has ended"),
-        (status = 400, description = "Unknown, used or expired token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid new password", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unknown, used or expired token"),
+        (status = 422, description = "Invalid new password"),
     )
 )]
 #[post("/auth/password-reset/confirm")]

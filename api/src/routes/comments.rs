@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::{idempotency, threads};
 
@@ -61,10 +61,10 @@ async fn create(
     request_body = CreateComment,
     responses(
         (status = 201, description = "Created", body = Comment),
-        (status = 403, description = "The post is locked, deleted or removed", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A request with this Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid body, a parent on another post, deeper than 10 levels, or an Idempotency-Key reused for another body", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The post is locked, deleted or removed"),
+        (status = 404, description = "No such post"),
+        (status = 409, description = "A request with this Idempotency-Key is in flight"),
+        (status = 422, description = "Invalid body, a parent on another post, deeper than 10 levels, or an Idempotency-Key reused for another body"),
     )
 )]
 #[post("/posts/{id}/comments")]
@@ -92,8 +92,8 @@ pub async fn create_comment(
     params(("id" = Uuid, Path, description = "Post id"), ThreadParams),
     responses(
         (status = 200, description = "A page of the comment tree", body = Thread),
-        (status = 400, description = "Invalid query or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such post (or parent comment)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid query or cursor"),
+        (status = 404, description = "No such post (or parent comment)"),
     )
 )]
 #[get("/posts/{id}/comments")]
@@ -140,7 +140,7 @@ pub async fn thread(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, description = "The comment and its ancestors' ids (`path`)", body = CommentWithPath),
-        (status = 404, description = "No such comment", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such comment"),
     )
 )]
 #[get("/comments/{id}")]
@@ -174,9 +174,9 @@ pub async fn get_comment(
     request_body = UpdateComment,
     responses(
         (status = 200, description = "Updated; `edited_at` is set", body = Comment),
-        (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such comment (or deleted)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the author"),
+        (status = 404, description = "No such comment (or deleted)"),
+        (status = 422, description = "Invalid body"),
     )
 )]
 #[patch("/comments/{id}")]
@@ -196,8 +196,8 @@ pub async fn update_comment(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "Deleted: the body reads `[deleted]`, the author is hidden, replies stay"),
-        (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such comment", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the author"),
+        (status = 404, description = "No such comment"),
     )
 )]
 #[delete("/comments/{id}")]
@@ -218,9 +218,9 @@ pub async fn delete_comment(
     request_body = VoteRequest,
     responses(
         (status = 200, description = "The comment's counts after your vote", body = VoteResult),
-        (status = 403, description = "Deleted or removed comments take no votes", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such comment", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "value is not -1, 0 or 1", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Deleted or removed comments take no votes"),
+        (status = 404, description = "No such comment"),
+        (status = 422, description = "value is not -1, 0 or 1"),
     )
 )]
 #[put("/comments/{id}/vote")]
@@ -250,7 +250,7 @@ pub struct UserCommentsQuery {
     params(("username" = String, Path), UserCommentsQuery),
     responses(
         (status = 200, description = "The user's comments (without replies)", body = Page<Comment>),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user"),
     )
 )]
 #[get("/users/{username}/comments")]

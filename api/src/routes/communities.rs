@@ -1,42 +1,16 @@
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
-use forum_domain::change::Written;
-use forum_domain::error::ErrorCode;
 use forum_domain::model::CommunitySort;
 use forum_domain::model::{Community, Moderator, Page};
 use forum_domain::rules::paging::{PageRequest, finish_page};
-use forum_domain::rules::validation::{self, CommunityName, Errors};
-use forum_domain::store::communities::{self, CommunityRow, CommunityUpdate, NewCommunity};
-use forum_domain::store::users;
+use forum_domain::service;
+use forum_domain::service::communities::{CreateCommunity, UpdateCommunity, UsernameBody};
+use forum_domain::store::communities::{self, CommunityRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{AuthUser, MaybeUser};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateCommunity {
-    /// `^[A-Za-z0-9_]{3,21}$`, unique case-insensitively.
-    pub name: String,
-    /// 1-100 characters.
-    pub title: String,
-    pub description: Option<String>,
-    /// Up to 15 rules, each a string or `{title, description}`.
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub rules: Option<Vec<serde_json::Value>>,
-    pub nsfw: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdateCommunity {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub rules: Option<Vec<serde_json::Value>>,
-    pub nsfw: Option<bool>,
-    /// Only moderators and approved users may post.
-    pub restricted: Option<bool>,
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -51,11 +25,6 @@ pub struct ListCommunities {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UsernameBody {
-    pub username: String,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApprovedUser {
     pub username: String,
@@ -67,22 +36,7 @@ pub async fn load(
     name: &str,
     viewer: Option<uuid::Uuid>,
 ) -> ApiResult<CommunityRow> {
-    communities::by_name(&state.db, name, viewer)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such community."))
-}
-
-async fn user_id(state: &AppState, username: &str) -> ApiResult<uuid::Uuid> {
-    Ok(users::find_by_username(&state.db, username)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such user."))?
-        .id)
-}
-
-fn validate_rules(errors: &mut Errors, rules: Option<&Vec<serde_json::Value>>) {
-    if let Some(rules) = rules {
-        errors.check(validation::community_rules("rules", rules));
-    }
+    Ok(service::access::community(&state.db, name, viewer).await?)
 }
 
 #[utoipa::path(
@@ -91,9 +45,9 @@ fn validate_rules(errors: &mut Errors, rules: Option<&Vec<serde_json::Value>>) {
     request_body = CreateCommunity,
     responses(
         (status = 201, description = "Created; you are its owner and first member", body = Community),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Name taken (case-insensitively)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 409, description = "Name taken (case-insensitively)"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[post("/communities")]
@@ -102,41 +56,9 @@ pub async fn create_community(
     user: AuthUser,
     body: web::Json<CreateCommunity>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let mut errors = Errors::default();
-    let name = errors.check(CommunityName::parse("name", &body.name));
-    let title = errors.check(validation::required_text(
-        "title",
-        &body.title,
-        1,
-        validation::COMMUNITY_TITLE_MAX,
-    ));
-    let description = errors.check(validation::markdown(
-        "description",
-        body.description.as_deref().unwrap_or(""),
-        validation::COMMUNITY_DESCRIPTION_MAX,
-    ));
-    validate_rules(&mut errors, body.rules.as_ref());
-    errors.into_result().map_err(ApiError::validation)?;
-    let (Some(name), Some(title), Some(description)) = (name, title, description) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
-    let row = communities::create(
-        &state.db,
-        NewCommunity {
-            name: name.as_str(),
-            title: &title,
-            description: &description,
-            rules: body.rules.as_deref().unwrap_or(&[]),
-            nsfw: body.nsfw.unwrap_or(false),
-            owner_id: user.user_id,
-        },
-    )
-    .await?;
-    state.commit(&user, Written::plain(())).await;
-    Ok(HttpResponse::Created().json(Community::from(row)))
+    let written = service::communities::create(&state.db, &user.actor(), body.into_inner()).await?;
+    let community = state.commit(&user, written).await;
+    Ok(HttpResponse::Created().json(community))
 }
 
 #[utoipa::path(
@@ -144,7 +66,7 @@ pub async fn create_community(
     params(ListCommunities),
     responses(
         (status = 200, description = "A page of communities", body = Page<Community>),
-        (status = 400, description = "Invalid query or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid query or cursor"),
     )
 )]
 #[get("/communities")]
@@ -178,7 +100,7 @@ pub async fn list_communities(
     params(("name" = String, Path, description = "Case-insensitive")),
     responses(
         (status = 200, description = "The community, with your membership", body = Community),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community"),
     )
 )]
 #[get("/communities/{name}")]
@@ -197,9 +119,9 @@ pub async fn get_community(
     request_body = UpdateCommunity,
     responses(
         (status = 200, description = "Updated", body = Community),
-        (status = 403, description = "Not a moderator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a moderator"),
+        (status = 404, description = "No such community"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[patch("/communities/{name}")]
@@ -209,45 +131,9 @@ pub async fn update_community(
     name: web::Path<String>,
     body: web::Json<UpdateCommunity>,
 ) -> ApiResult<web::Json<Community>> {
-    let community = load(&state, &name, Some(user.user_id)).await?;
-    if !community.standing(Some(user.role)).can_edit_community() {
-        return Err(ApiError::forbidden(
-            "Only moderators can change this community.",
-        ));
-    }
-    let body = body.into_inner();
-    let mut errors = Errors::default();
-    let title = body.title.as_deref().and_then(|t| {
-        errors.check(validation::required_text(
-            "title",
-            t,
-            1,
-            validation::COMMUNITY_TITLE_MAX,
-        ))
-    });
-    let description = body.description.as_deref().and_then(|d| {
-        errors.check(validation::markdown(
-            "description",
-            d,
-            validation::COMMUNITY_DESCRIPTION_MAX,
-        ))
-    });
-    validate_rules(&mut errors, body.rules.as_ref());
-    errors.into_result().map_err(ApiError::validation)?;
-    let update = CommunityUpdate {
-        title,
-        description,
-        rules: body.rules,
-        nsfw: body.nsfw,
-        restricted: body.restricted,
-    };
-    communities::update(&state.db, community.id, update, user.user_id).await?;
-    state.commit(&user, Written::plain(())).await;
-    Ok(web::Json(
-        load(&state, &community.name, Some(user.user_id))
-            .await?
-            .into(),
-    ))
+    let written =
+        service::communities::update(&state.db, &user.actor(), &name, body.into_inner()).await?;
+    Ok(web::Json(state.commit(&user, written).await))
 }
 
 #[utoipa::path(
@@ -256,7 +142,7 @@ pub async fn update_community(
     params(("name" = String, Path)),
     responses(
         (status = 204, description = "You are a member (joining twice is fine)"),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community"),
     )
 )]
 #[put("/communities/{name}/membership")]
@@ -265,9 +151,8 @@ pub async fn join_community(
     user: AuthUser,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let community = load(&state, &name, Some(user.user_id)).await?;
-    communities::join(&state.db, community.id, user.user_id).await?;
-    state.commit(&user, Written::plain(())).await;
+    let written = service::communities::membership(&state.db, &user.actor(), &name, true).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -277,7 +162,7 @@ pub async fn join_community(
     params(("name" = String, Path)),
     responses(
         (status = 204, description = "You are not a member (leaving twice is fine)"),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community"),
     )
 )]
 #[delete("/communities/{name}/membership")]
@@ -286,9 +171,8 @@ pub async fn leave_community(
     user: AuthUser,
     name: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let community = load(&state, &name, Some(user.user_id)).await?;
-    communities::leave(&state.db, community.id, user.user_id).await?;
-    state.commit(&user, Written::plain(())).await;
+    let written = service::communities::membership(&state.db, &user.actor(), &name, false).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -297,7 +181,7 @@ pub async fn leave_community(
     params(("name" = String, Path)),
     responses(
         (status = 200, description = "Owner first, then moderators by seniority", body = Vec<Moderator>),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community"),
     )
 )]
 #[get("/communities/{name}/moderators")]
@@ -318,9 +202,9 @@ pub async fn list_moderators(
     request_body = UsernameBody,
     responses(
         (status = 201, description = "Added", body = Moderator),
-        (status = 403, description = "Only the owner or an admin adds moderators", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community or user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already a moderator", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the owner or an admin adds moderators"),
+        (status = 404, description = "No such community or user"),
+        (status = 409, description = "Already a moderator"),
     )
 )]
 #[post("/communities/{name}/moderators")]
@@ -330,25 +214,10 @@ pub async fn add_moderator(
     name: web::Path<String>,
     body: web::Json<UsernameBody>,
 ) -> ApiResult<HttpResponse> {
-    let community = load(&state, &name, Some(user.user_id)).await?;
-    if !community.standing(Some(user.role)).can_manage_moderators() {
-        return Err(ApiError::forbidden(
-            "Only the owner or an admin can add moderators.",
-        ));
-    }
-    let target = user_id(&state, &body.username).await?;
-    if !communities::add_moderator(&state.db, community.id, target, user.user_id).await? {
-        return Err(ApiError::new(
-            ErrorCode::AlreadyModerator,
-            "That user is already a moderator.",
-        ));
-    }
-    let added = communities::moderators(&state.db, community.id)
-        .await?
-        .into_iter()
-        .find(|m| m.username.eq_ignore_ascii_case(&body.username))
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("moderator vanished")))?;
-    Ok(HttpResponse::Created().json(added))
+    let written =
+        service::communities::add_moderator(&state.db, &user.actor(), &name, &body.username)
+            .await?;
+    Ok(HttpResponse::Created().json(state.commit(&user, written).await))
 }
 
 #[utoipa::path(
@@ -357,9 +226,9 @@ pub async fn add_moderator(
     params(("name" = String, Path), ("username" = String, Path)),
     responses(
         (status = 204, description = "Removed"),
-        (status = 403, description = "Only the owner or an admin removes moderators", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community, user or moderator", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The owner cannot be removed", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the owner or an admin removes moderators"),
+        (status = 404, description = "No such community, user or moderator"),
+        (status = 409, description = "The owner cannot be removed"),
     )
 )]
 #[delete("/communities/{name}/moderators/{username}")]
@@ -369,25 +238,10 @@ pub async fn remove_moderator(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (name, username) = path.into_inner();
-    let community = load(&state, &name, Some(user.user_id)).await?;
-    if !community.standing(Some(user.role)).can_manage_moderators() {
-        return Err(ApiError::forbidden(
-            "Only the owner or an admin can remove moderators.",
-        ));
-    }
-    let target = user_id(&state, &username).await?;
-    if communities::remove_moderator(&state.db, community.id, target, user.user_id).await? {
-        return Ok(HttpResponse::NoContent().finish());
-    }
-    let is_owner = communities::moderators(&state.db, community.id)
-        .await?
-        .iter()
-        .any(|m| m.role == "owner" && m.username.eq_ignore_ascii_case(&username));
-    Err(if is_owner {
-        ApiError::new(ErrorCode::Owner, "The owner cannot be removed.")
-    } else {
-        ApiError::not_found("That user is not a moderator here.")
-    })
+    let written =
+        service::communities::remove_moderator(&state.db, &user.actor(), &name, &username).await?;
+    state.commit(&user, written).await;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(
@@ -396,7 +250,7 @@ pub async fn remove_moderator(
     params(("name" = String, Path)),
     responses(
         (status = 200, description = "Users approved to post in this (restricted) community", body = Vec<ApprovedUser>),
-        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Moderators only"),
     )
 )]
 #[get("/communities/{name}/approved")]
@@ -429,8 +283,8 @@ pub async fn list_approved(
     request_body = UsernameBody,
     responses(
         (status = 201, description = "The user may post in this community even when it is restricted"),
-        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community or user", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Moderators only"),
+        (status = 404, description = "No such community or user"),
     )
 )]
 #[post("/communities/{name}/approved")]
@@ -440,12 +294,10 @@ pub async fn approve_user(
     name: web::Path<String>,
     body: web::Json<UsernameBody>,
 ) -> ApiResult<HttpResponse> {
-    let community = load(&state, &name, Some(user.user_id)).await?;
-    if !community.standing(Some(user.role)).can_approve() {
-        return Err(ApiError::forbidden("Only moderators can approve users."));
-    }
-    let target = user_id(&state, &body.username).await?;
-    communities::approve(&state.db, community.id, target, user.user_id).await?;
+    let written =
+        service::communities::approval(&state.db, &user.actor(), &name, &body.username, true)
+            .await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::Created().finish())
 }
 
@@ -455,8 +307,8 @@ pub async fn approve_user(
     params(("name" = String, Path), ("username" = String, Path)),
     responses(
         (status = 204, description = "No longer approved"),
-        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community or user", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Moderators only"),
+        (status = 404, description = "No such community or user"),
     )
 )]
 #[delete("/communities/{name}/approved/{username}")]
@@ -466,11 +318,8 @@ pub async fn unapprove_user(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (name, username) = path.into_inner();
-    let community = load(&state, &name, Some(user.user_id)).await?;
-    if !community.standing(Some(user.role)).can_approve() {
-        return Err(ApiError::forbidden("Only moderators can unapprove users."));
-    }
-    let target = user_id(&state, &username).await?;
-    communities::unapprove(&state.db, community.id, target, user.user_id).await?;
+    let written =
+        service::communities::approval(&state.db, &user.actor(), &name, &username, false).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,7 +9,7 @@ use object_store::path::Path;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::uploads::{self, ImageAccepted, UploadForm};
 
@@ -26,11 +26,11 @@ const MAX_IMAGES_PER_POST: i64 = 20;
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "Stored and queued; `state` is `pending` until processed", body = ImageAccepted),
-        (status = 403, description = "Not the post's author", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The post has the most images it may have, or an upload with this Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than 10 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not a JPEG, PNG, GIF or WebP image (by its bytes), or not multipart", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the post's author"),
+        (status = 404, description = "No such post"),
+        (status = 409, description = "The post has the most images it may have, or an upload with this Idempotency-Key is in flight"),
+        (status = 413, description = "Larger than 10 MiB"),
+        (status = 415, description = "Not a JPEG, PNG, GIF or WebP image (by its bytes), or not multipart"),
     )
 )]
 #[post("/posts/{id}/images")]
@@ -66,9 +66,9 @@ pub async fn upload_post_image(
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 202, description = "Stored and queued; the profile's `avatar` changes once it is processed", body = ImageAccepted),
-        (status = 409, description = "An upload with this Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than 10 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not a JPEG, PNG, GIF or WebP image (by its bytes), or not multipart", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An upload with this Idempotency-Key is in flight"),
+        (status = 413, description = "Larger than 10 MiB"),
+        (status = 415, description = "Not a JPEG, PNG, GIF or WebP image (by its bytes), or not multipart"),
     )
 )]
 #[post("/me/avatar")]
@@ -86,7 +86,7 @@ pub async fn upload_avatar(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, description = "An uploaded image and its processing state", body = Image),
-        (status = 404, description = "No such image", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such image"),
     )
 )]
 #[get("/images/{id}")]
@@ -105,7 +105,7 @@ pub async fn get_image(
     params(("key" = String, Path, description = "An image variant's key, e.g. `images/{id}/640.webp`")),
     responses(
         (status = 200, description = "The WebP file", content_type = "image/webp", body = Vec<u8>),
-        (status = 404, description = "No such object", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such object"),
     )
 )]
 #[get("/media/{key:.*}")]

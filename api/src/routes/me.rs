@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::listings;
 use crate::state::AppState;
 
@@ -34,7 +34,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Your private profile", body = Me),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
     )
 )]
 #[get("/me")]
@@ -51,8 +51,8 @@ pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<web
     request_body = UpdateMe,
     responses(
         (status = 200, description = "The updated profile", body = Me),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[patch("/me")]
@@ -103,7 +103,7 @@ pub struct PageQuery {
     params(PageQuery),
     responses(
         (status = 200, description = "Your saved posts, most recently saved first", body = Page<Post>),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
     )
 )]
 #[get("/me/saved")]
@@ -139,7 +139,7 @@ pub struct NotificationsQuery {
     params(NotificationsQuery),
     responses(
         (status = 200, description = "Replies to your posts and comments, newest first", body = Page<Notification>),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
     )
 )]
 #[get("/me/notifications")]
@@ -179,8 +179,8 @@ pub struct MarkRead {
     request_body = MarkRead,
     responses(
         (status = 204, description = "Marked read"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Neither `ids` nor `all: true`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 422, description = "Neither `ids` nor `all: true`"),
     )
 )]
 #[post("/me/notifications/read")]
@@ -205,7 +205,7 @@ pub async fn mark_notifications_read(
     params(("token" = String, Path, description = "From the List-Unsubscribe link of a notification email")),
     responses(
         (status = 204, description = "Reply-notification emails are off for that account (RFC 8058 one-click; no login)"),
-        (status = 404, description = "Unknown or forged token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or forged token"),
     )
 )]
 #[post("/unsubscribe/{token}")]

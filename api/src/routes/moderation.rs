@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::idempotency;
 use crate::moderation::require_moderator;
 use crate::routes::communities::load;
@@ -62,10 +62,10 @@ macro_rules! post_action_route {
             request_body(content = Option<ReasonBody>, description = "Optional reason for the modlog"),
             responses(
                 (status = 204, description = $what),
-                (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-                (status = 403, description = "Not a moderator of the post's community", body = Problem, content_type = "application/problem+json"),
-                (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
-                (status = 409, description = "Pinning a third post", body = Problem, content_type = "application/problem+json"),
+                (status = 401, description = "No valid token"),
+                (status = 403, description = "Not a moderator of the post's community"),
+                (status = 404, description = "No such post"),
+                (status = 409, description = "Pinning a third post"),
             )
         )]
         #[post($path)]
@@ -138,9 +138,9 @@ async fn comment_action(
     request_body(content = Option<ReasonBody>, description = "Optional reason for the modlog"),
     responses(
         (status = 204, description = "Removed: `[removed]` to non-moderators, replies stay"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a moderator of the community", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such comment", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not a moderator of the community"),
+        (status = 404, description = "No such comment"),
     )
 )]
 #[post("/mod/comments/{id}/remove")]
@@ -161,9 +161,9 @@ pub async fn remove_comment(
     request_body(content = Option<ReasonBody>, description = "Optional reason for the modlog"),
     responses(
         (status = 204, description = "Restored"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a moderator of the community", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such comment", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not a moderator of the community"),
+        (status = 404, description = "No such comment"),
     )
 )]
 #[post("/mod/comments/{id}/restore")]
@@ -198,10 +198,10 @@ async fn file_report(
     request_body = CreateReport,
     responses(
         (status = 201, description = "Reported", body = Report),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such post or comment", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "You already have an open report on this", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 404, description = "No such post or comment"),
+        (status = 409, description = "You already have an open report on this"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[post("/reports")]
@@ -239,9 +239,9 @@ pub struct ReportsQuery {
     params(("name" = String, Path), ReportsQuery),
     responses(
         (status = 200, description = "The community's reports, newest first", body = Page<Report>),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Moderators only"),
+        (status = 404, description = "No such community"),
     )
 )]
 #[get("/communities/{name}/reports")]
@@ -270,9 +270,9 @@ pub async fn list_reports(
     request_body(content = Option<ResolveBody>, description = "Optional note"),
     responses(
         (status = 204, description = "Resolved (resolving twice is fine)"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a moderator of the report's community", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such report", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Not a moderator of the report's community"),
+        (status = 404, description = "No such report"),
     )
 )]
 #[post("/mod/reports/{id}/resolve")]
@@ -305,10 +305,10 @@ pub async fn resolve_report(
     request_body = BanBody,
     responses(
         (status = 201, description = "Banned: 403 on posting, commenting and voting here until `expires_at`", body = CommunityBan),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community or user", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (a moderator cannot be banned)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Moderators only"),
+        (status = 404, description = "No such community or user"),
+        (status = 422, description = "Invalid fields (a moderator cannot be banned)"),
     )
 )]
 #[post("/communities/{name}/bans")]
@@ -361,9 +361,9 @@ pub async fn ban_user(
     params(("name" = String, Path), ("username" = String, Path)),
     responses(
         (status = 204, description = "Not banned (unbanning twice is fine)"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community or user", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Moderators only"),
+        (status = 404, description = "No such community or user"),
     )
 )]
 #[delete("/communities/{name}/bans/{username}")]
@@ -388,9 +388,9 @@ pub async fn unban_user(
     params(("name" = String, Path), PageQuery),
     responses(
         (status = 200, description = "Bans in force", body = Page<CommunityBan>),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Moderators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Moderators only"),
+        (status = 404, description = "No such community"),
     )
 )]
 #[get("/communities/{name}/bans")]
@@ -418,7 +418,7 @@ pub async fn list_bans(
     params(("name" = String, Path), PageQuery),
     responses(
         (status = 200, description = "Every moderator action in this community, newest first (public)", body = Page<ModlogEntry>),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such community"),
     )
 )]
 #[get("/communities/{name}/modlog")]

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::routes::communities::load;
 use crate::state::AppState;
 use crate::{idempotency, listings};
@@ -71,11 +71,11 @@ async fn create(
     request_body = CreatePost,
     responses(
         (status = 201, description = "Created", body = Post),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Restricted community: moderators and approved users only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A request with this Idempotency-Key is in flight", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or an Idempotency-Key reused for another body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "Restricted community: moderators and approved users only"),
+        (status = 404, description = "No such community"),
+        (status = 409, description = "A request with this Idempotency-Key is in flight"),
+        (status = 422, description = "Invalid fields, or an Idempotency-Key reused for another body"),
     )
 )]
 #[post("/communities/{name}/posts")]
@@ -105,9 +105,9 @@ pub async fn create_post(
     request_body = VoteRequest,
     responses(
         (status = 200, description = "The post's counts after your vote; repeating a vote changes nothing", body = VoteResult),
-        (status = 403, description = "Deleted or removed posts take no votes", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "value is not -1, 0 or 1", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Deleted or removed posts take no votes"),
+        (status = 404, description = "No such post"),
+        (status = 422, description = "value is not -1, 0 or 1"),
     )
 )]
 #[put("/posts/{id}/vote")]
@@ -126,8 +126,8 @@ pub async fn vote_post(
     params(ListPosts),
     responses(
         (status = 200, description = "A page of posts", body = Page<Post>),
-        (status = 400, description = "Invalid query or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such community", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid query or cursor"),
+        (status = 404, description = "No such community"),
     )
 )]
 #[get("/posts")]
@@ -190,7 +190,7 @@ pub struct FeedQuery {
     params(FeedQuery),
     responses(
         (status = 200, description = "Posts of the communities you joined", body = Page<Post>),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token"),
     )
 )]
 #[get("/feed")]
@@ -218,7 +218,7 @@ pub async fn feed(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, description = "The post", body = Post),
-        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post"),
     )
 )]
 #[get("/posts/{id}")]
@@ -240,9 +240,9 @@ pub async fn get_post(
     request_body = UpdatePost,
     responses(
         (status = 200, description = "Updated; `edited_at` is set", body = Post),
-        (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such post (or deleted)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the author"),
+        (status = 404, description = "No such post (or deleted)"),
+        (status = 422, description = "Invalid fields"),
     )
 )]
 #[patch("/posts/{id}")]
@@ -264,8 +264,8 @@ pub async fn update_post(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "Deleted: title and body read `[deleted]`, the author is hidden"),
-        (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the author"),
+        (status = 404, description = "No such post"),
     )
 )]
 #[delete("/posts/{id}")]
@@ -285,7 +285,7 @@ pub async fn delete_post(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "Saved (saving twice is fine)"),
-        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post"),
     )
 )]
 #[put("/posts/{id}/save")]
@@ -305,7 +305,7 @@ pub async fn save_post(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "Not saved (unsaving twice is fine)"),
-        (status = 404, description = "No such post", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post"),
     )
 )]
 #[delete("/posts/{id}/save")]
@@ -325,8 +325,8 @@ pub async fn unsave_post(
     responses(
         (status = 200, description = "The thread's current summary", body = crate::summaries::Summary),
         (status = 202, description = "No current summary: one job was queued (concurrent requests share it); ask again shortly", body = crate::summaries::Pending),
-        (status = 404, description = "No such post (or deleted or removed)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Summary requests quota spent", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such post (or deleted or removed)"),
+        (status = 429, description = "Summary requests quota spent"),
     )
 )]
 #[get("/posts/{id}/summary")]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::MaybeUser;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::listings;
 use crate::state::AppState;
 
@@ -50,8 +50,8 @@ pub enum SearchHit {
     params(SearchQuery),
     responses(
         (status = 200, description = "Matches, best first", body = SearchResults),
-        (status = 400, description = "Invalid query or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or too long `q`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid query or cursor"),
+        (status = 422, description = "Missing or too long `q`"),
     )
 )]
 #[get("/search")]

@@ -10,7 +10,7 @@ use utoipa::IntoParams;
 use crate::auth::MaybeUser;
 use crate::listings;
 
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -18,7 +18,7 @@ use crate::state::AppState;
     params(("username" = String, Path, description = "Case-insensitive")),
     responses(
         (status = 200, description = "Public profile", body = PublicProfile),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user"),
     )
 )]
 #[get("/users/{username}")]
@@ -47,7 +47,7 @@ pub struct UserPostsQuery {
     params(("username" = String, Path), UserPostsQuery),
     responses(
         (status = 200, description = "The user's posts", body = Page<Post>),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user"),
     )
 )]
 #[get("/users/{username}/posts")]

@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod comments;
+pub mod communities;
 pub mod moderation;
 pub mod posts;
 pub mod votes;
