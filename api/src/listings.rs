@@ -256,7 +256,7 @@ pub async fn post_detail(
     let post = match state.cache.get::<Post>(&state.metrics, "post", &key).await {
         Some(post) => Some(post),
         None => {
-            let post = posts::get(state.reader(user).await, id)
+            let post = posts::by_id(state.reader(user).await, id)
                 .await?
                 .map(|r| r.into_post(false));
             if let Some(post) = &post {
@@ -278,7 +278,7 @@ pub async fn post_detail(
         )
         .await?;
         if community.is_some_and(|c| c.standing(Some(u.role)).moderates())
-            && let Some(row) = posts::get(&state.db, id).await?
+            && let Some(row) = posts::by_id(&state.db, id).await?
         {
             let counts =
                 forum_domain::store::reports::open_report_counts(&state.db, &[row.id]).await?;

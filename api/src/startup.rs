@@ -30,19 +30,9 @@ pub struct Application {
 /// The pool the app and workers use: through PgBouncer, connecting lazily so the process
 /// starts (and reports not-ready) while the database is down.
 pub fn db_pool(settings: &Settings) -> anyhow::Result<PgPool> {
-    pool_options(settings)
-        .connect_lazy(&settings.database_url)
+    settings
+        .pool(&settings.database_url)
         .context("invalid FORUM_DATABASE_URL")
-}
-
-/// Pool settings of the app's pools. No ping before each use: it would double the round trips
-/// of every query through PgBouncer; a connection that died (PgBouncer or Postgres restarted)
-/// fails its one request with a 503 and is dropped from the pool.
-fn pool_options(settings: &Settings) -> PgPoolOptions {
-    PgPoolOptions::new()
-        .max_connections(settings.database_max_connections)
-        .acquire_timeout(Duration::from_millis(settings.database_acquire_timeout_ms))
-        .test_before_acquire(false)
 }
 
 /// Lazy too: Redis being down must not stop the API from serving from Postgres.
@@ -161,8 +151,8 @@ impl Application {
         let redis = redis_manager(&settings)?;
         let read_db = match &settings.database_read_url {
             Some(url) => Some(
-                pool_options(&settings)
-                    .connect_lazy(url)
+                settings
+                    .pool(url)
                     .context("invalid FORUM_DATABASE_READ_URL")?,
             ),
             None => None,

@@ -9,7 +9,7 @@ use sqlx::{Connection, Executor, PgConnection};
 /// and that URL without its database name.
 async fn admin() -> anyhow::Result<(PgConnection, String)> {
     let direct = std::env::var("FORUM_DATABASE_DIRECT_URL")
-        .unwrap_or_else(|_| "postgres://forum:forum@127.0.0.1:5432/forum".into());
+        .unwrap_or_else(|_| forum_domain::settings::DEFAULT_DATABASE_DIRECT_URL.into());
     let (base, _) = direct
         .rsplit_once('/')
         .context("database URL without a path")?;

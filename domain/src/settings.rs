@@ -22,6 +22,11 @@ const SECRET_KEYS: [&str; 7] = [
     "s3_secret_access_key",
 ];
 
+/// Local development: through PgBouncer on 6432 (every query of the API and workers).
+pub const DEFAULT_DATABASE_URL: &str = "postgres://forum:forum@127.0.0.1:6432/forum";
+/// Local development: straight to Postgres (migrations, test databases, the generator).
+pub const DEFAULT_DATABASE_DIRECT_URL: &str = "postgres://forum:forum@127.0.0.1:5432/forum";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Environment {
@@ -208,8 +213,8 @@ impl Default for Settings {
             http_addr: "127.0.0.1:8080".into(),
             http_workers: 0,
             public_url: "http://127.0.0.1:8080".into(),
-            database_url: "postgres://forum:forum@127.0.0.1:6432/forum".into(),
-            database_direct_url: "postgres://forum:forum@127.0.0.1:5432/forum".into(),
+            database_url: DEFAULT_DATABASE_URL.into(),
+            database_direct_url: DEFAULT_DATABASE_DIRECT_URL.into(),
             database_max_connections: 20,
             database_acquire_timeout_ms: 5_000,
             database_read_url: None,
@@ -529,6 +534,15 @@ impl Settings {
         } else {
             Err(SettingsError::Invalid(bad.join("; ")))
         }
+    }
+
+    /// The app's pool on `url` (the primary or a replica), sized by these settings.
+    pub fn pool(&self, url: &str) -> Result<sqlx::PgPool, sqlx::Error> {
+        crate::store::lazy_pool(
+            url,
+            self.database_max_connections,
+            std::time::Duration::from_millis(self.database_acquire_timeout_ms),
+        )
     }
 
     pub fn log_format(&self) -> LogFormat {

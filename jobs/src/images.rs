@@ -154,7 +154,7 @@ impl Handler for ImageHandler {
 
     async fn handle(&self, envelope: &Envelope<ImageJob>) -> Result<(), JobError> {
         let id = envelope.job.image_id;
-        let Some(row) = images::get(&self.db, id).await.map_err(JobError::retry)? else {
+        let Some(row) = images::by_id(&self.db, id).await.map_err(JobError::retry)? else {
             // Its post or owner is gone; nothing to do.
             return Ok(());
         };

@@ -19,7 +19,6 @@ use forum_domain::adapters::{media, queues};
 use forum_domain::jobs::Topic;
 use forum_domain::settings::Config;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::mailer::{EmailHandler, Mailer};
@@ -27,11 +26,7 @@ use crate::metrics::Metrics;
 
 pub fn db_pool(config: &Config) -> anyhow::Result<PgPool> {
     let s = &config.settings;
-    PgPoolOptions::new()
-        .max_connections(s.database_max_connections)
-        .acquire_timeout(Duration::from_millis(s.database_acquire_timeout_ms))
-        .test_before_acquire(false)
-        .connect_lazy(&s.database_url)
+    s.pool(&s.database_url)
         .context("invalid FORUM_DATABASE_URL")
 }
 

@@ -8,12 +8,15 @@ use std::time::Duration;
 
 use forum_api::startup::Application;
 use forum_domain::settings::{Config, Environment, Settings};
+use forum_domain::settings::{DEFAULT_DATABASE_DIRECT_URL, DEFAULT_DATABASE_URL};
 use forum_domain::store::MIGRATOR;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tokio::sync::OnceCell;
+
+pub mod wire;
 
 pub use reqwest;
 pub use serde_json;
@@ -36,14 +39,8 @@ struct Services {
 
 fn services() -> Services {
     Services {
-        pooled_url: env_or(
-            "FORUM_DATABASE_URL",
-            "postgres://forum:forum@127.0.0.1:6432/forum",
-        ),
-        direct_url: env_or(
-            "FORUM_DATABASE_DIRECT_URL",
-            "postgres://forum:forum@127.0.0.1:5432/forum",
-        ),
+        pooled_url: env_or("FORUM_DATABASE_URL", DEFAULT_DATABASE_URL),
+        direct_url: env_or("FORUM_DATABASE_DIRECT_URL", DEFAULT_DATABASE_DIRECT_URL),
         redis_url: env_or("FORUM_REDIS_URL", "redis://127.0.0.1:6379"),
     }
 }
@@ -451,6 +448,44 @@ impl TestApp {
         .await
     }
 
+    /// Reads a response that must have `status` as `T`.
+    pub async fn expect<T: serde::de::DeserializeOwned>(res: Response, status: StatusCode) -> T {
+        let url = res.url().to_string();
+        let got = res.status();
+        let text = res.text().await.unwrap_or_default();
+        assert_eq!(got, status, "{url}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: {e}: {text}"))
+    }
+
+    /// GET that must answer 200, read as `T`.
+    pub async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> T {
+        Self::expect(self.get(path, token).await, StatusCode::OK).await
+    }
+
+    /// A post as `token`'s user (or anyone) sees it.
+    pub async fn post_view(&self, id: &str, token: Option<&str>) -> wire::Post {
+        self.get_as(&format!("/api/v1/posts/{id}"), token).await
+    }
+
+    /// A user's public profile.
+    pub async fn profile(&self, username: &str) -> wire::Profile {
+        self.get_as(&format!("/api/v1/users/{username}"), None)
+            .await
+    }
+
+    /// Casts a vote at `path` (`/api/v1/posts/{id}/vote` or a comment's) that must count.
+    pub async fn vote(&self, path: &str, value: i64, token: &str) -> wire::VoteResult {
+        Self::expect(
+            self.put(path, Some(&json!({"value": value})), token).await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
     /// Outbox payloads of one topic, oldest first.
     pub async fn outbox(&self, topic: &str) -> Vec<Value> {
         forum_domain::store::outbox::pending(&self.db, 1000)
@@ -484,6 +519,12 @@ async fn send(req: RequestBuilder) -> Response {
         Ok(res) => res,
         Err(e) => panic!("request failed: {e}"),
     }
+}
+
+/// Reads a response as a typed problem+json body with `status`.
+pub async fn refused(res: Response, status: StatusCode) -> wire::Problem {
+    let body = problem(res, status).await;
+    serde_json::from_value(body).unwrap_or_else(|e| panic!("problem body: {e}"))
 }
 
 /// Reads a response as problem+json and checks its shape.

@@ -1,10 +1,9 @@
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use chrono::{DateTime, Utc};
-use forum_domain::change::{Change, Written};
 use forum_domain::model::{AdminUser, ModlogEntry, Page, Role};
 use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
-use forum_domain::rules::validation;
-use forum_domain::store::{self, admin, bans, users};
+use forum_domain::service;
+use forum_domain::service::admin::{OptionalReason, RoleBody, SiteBan};
+use forum_domain::store::{self, admin};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -25,32 +24,6 @@ pub struct UsersQuery {
     pub banned: Option<bool>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SiteBan {
-    /// 1-1000 characters.
-    pub reason: String,
-    /// When the ban ends; omit for a permanent ban.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Deserialize, ToSchema, Default)]
-pub struct OptionalReason {
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RoleBody {
-    /// `user` or `admin`.
-    #[schema(value_type = Role)]
-    pub role: String,
-}
-
-async fn target(state: &AppState, username: &str) -> ApiResult<users::UserRow> {
-    users::find_by_username(&state.db, username)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such user."))
 }
 
 #[utoipa::path(
@@ -106,20 +79,8 @@ pub async fn ban(
     username: web::Path<String>,
     body: web::Json<SiteBan>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
-    let why = validation::required_text("reason", &body.reason, 1, 1000)
-        .map_err(|e| ApiError::validation(vec![e]))?;
-    if body.expires_at.is_some_and(|t| t <= Utc::now()) {
-        return Err(ApiError::field("expires_at", "must be in the future"));
-    }
-    let target = target(&state, &username).await?;
-    if target.id == user.user_id {
-        return Err(ApiError::field("username", "you cannot ban yourself"));
-    }
-    bans::site_ban(&state.db, target.id, &why, body.expires_at, user.user_id).await?;
-    state
-        .commit(&user, Written::new((), [Change::SessionsChanged]))
-        .await;
+    let written = service::admin::ban(&state.db, &user.actor(), &username, &body).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -142,10 +103,10 @@ pub async fn unban(
     username: web::Path<String>,
     body: Option<web::Json<OptionalReason>>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
-    let target = target(&state, &username).await?;
     let why = body.and_then(|b| b.into_inner().reason);
-    bans::site_unban(&state.db, target.id, user.user_id, why.as_deref()).await?;
+    let written =
+        service::admin::unban(&state.db, &user.actor(), &username, why.as_deref()).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -169,17 +130,8 @@ pub async fn set_role(
     username: web::Path<String>,
     body: web::Json<RoleBody>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
-    // Read as text and parsed here, so an unknown role is refused naming `role`.
-    let role = Role::parse("role", &body.role)?;
-    let target = target(&state, &username).await?;
-    if target.id == user.user_id && role != Role::Admin {
-        return Err(ApiError::field("role", "you cannot demote yourself"));
-    }
-    admin::set_role(&state.db, target.id, role, user.user_id).await?;
-    state
-        .commit(&user, Written::new((), [Change::SessionsChanged]))
-        .await;
+    let written = service::admin::set_role(&state.db, &user.actor(), &username, &body).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -191,17 +143,9 @@ async fn set_removed(
     removed: bool,
     why: Option<&str>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(user)?;
-    let (id, _) = admin::community_any(&state.db, name)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such community."))?;
-    admin::community_removal(&state.db, id, removed, user.user_id, why).await?;
-    state
-        .commit(
-            user,
-            Written::new((), [Change::CommunityListed { community: id }]),
-        )
-        .await;
+    let written =
+        service::admin::community_removal(&state.db, &user.actor(), name, removed, why).await?;
+    state.commit(user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

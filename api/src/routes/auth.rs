@@ -219,7 +219,7 @@ pub async fn login(
         .check(&state.metrics, &req, Bucket::Login, &subject)
         .await?;
     let body = body.into_inner();
-    let user = users::find_by_login(&state.db, body.login.trim()).await?;
+    let user = users::by_login(&state.db, body.login.trim()).await?;
     // Unknown users cost one verification too, so timing does not reveal who has an account.
     let phc = user.as_ref().map_or_else(
         || state.dummy_password_hash.clone(),
@@ -270,7 +270,7 @@ pub async fn refresh(
             session_id,
             user_id,
         } => {
-            let user = users::find_by_id(&state.db, user_id)
+            let user = users::by_id(&state.db, user_id)
                 .await?
                 .ok_or_else(|| ApiError::unauthorized("The account no longer exists."))?;
             Ok(web::Json(tokens(
@@ -343,7 +343,7 @@ pub async fn password_reset(
     body: web::Json<PasswordResetRequest>,
 ) -> ApiResult<HttpResponse> {
     // Always 202, so the answer does not reveal which addresses have accounts.
-    if let Some(user) = users::find_by_email(&state.db, body.email.trim()).await? {
+    if let Some(user) = users::by_email(&state.db, body.email.trim()).await? {
         let token = OpaqueToken::generate();
         let ttl = Duration::minutes(state.config.settings.password_reset_ttl_minutes);
         let new = NewEmailToken {

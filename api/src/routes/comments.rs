@@ -103,7 +103,7 @@ pub async fn thread(
     id: web::Path<Uuid>,
     query: web::Query<ThreadParams>,
 ) -> ApiResult<web::Json<Thread>> {
-    let post = posts::get(&state.db, *id)
+    let post = posts::by_id(&state.db, *id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such post."))?;
     let sort = query.sort.unwrap_or_default();
@@ -151,7 +151,7 @@ pub async fn get_comment(
 ) -> ApiResult<web::Json<CommentWithPath>> {
     let row = load(&state, *id).await?;
     let path = row.path.clone();
-    let post = posts::get(&state.db, row.post_id)
+    let post = posts::by_id(&state.db, row.post_id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such comment."))?;
     let moderator =
@@ -260,7 +260,7 @@ pub async fn user_comments(
     username: web::Path<String>,
     query: web::Query<UserCommentsQuery>,
 ) -> ApiResult<web::Json<Page<Comment>>> {
-    let author = users::find_by_username(&state.db, &username)
+    let author = users::by_username(&state.db, &username)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
     let sort = query.sort.unwrap_or_default();

@@ -41,7 +41,7 @@ pub async fn upload_post_image(
     id: web::Path<Uuid>,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let post = posts::get(&state.db, *id)
+    let post = posts::by_id(&state.db, *id)
         .await?
         .filter(|p| p.deleted_at.is_none())
         .ok_or_else(|| ApiError::not_found("No such post."))?;
@@ -94,7 +94,7 @@ pub async fn get_image(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<Image>> {
-    images::get(&state.db, *id)
+    images::by_id(&state.db, *id)
         .await?
         .map(|row| web::Json(row.into_image()))
         .ok_or_else(|| ApiError::not_found("No such image."))

@@ -39,7 +39,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 )]
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<web::Json<Me>> {
-    let row = users::find_by_id(&state.db, user.user_id)
+    let row = users::by_id(&state.db, user.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
     Ok(web::Json(row.into()))

@@ -1,17 +1,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use chrono::{DateTime, Utc};
 use forum_domain::model::ReportStatus;
 use forum_domain::model::{CommunityBan, ModlogEntry, Page, Report};
 use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
-use forum_domain::rules::validation;
 use forum_domain::service;
-use forum_domain::service::moderation::{CreateReport, Reason, ReasonBody};
+use forum_domain::service::moderation::{BanBody, CreateReport, ReasonBody, ResolveBody};
 use forum_domain::store::actions::PostAction;
-use forum_domain::store::users;
 use forum_domain::store::{bans, modlog, reports};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
@@ -21,24 +18,6 @@ use crate::moderation::require_moderator;
 use crate::routes::communities::load;
 use crate::routes::me::PageQuery;
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ResolveBody {
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct BanBody {
-    pub username: String,
-    /// 1-1000 characters.
-    pub reason: String,
-    /// When the ban ends; omit for a permanent ban.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-fn reason(raw: Option<&str>) -> ApiResult<Option<String>> {
-    Ok(Reason::parse("reason", raw)?.as_deref().map(str::to_owned))
-}
 
 async fn post_action(
     state: &AppState,
@@ -282,19 +261,10 @@ pub async fn resolve_report(
     id: web::Path<Uuid>,
     body: Option<web::Json<ResolveBody>>,
 ) -> ApiResult<HttpResponse> {
-    let (report, community_id) = reports::get_report(&state.db, *id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such report."))?;
-    require_moderator(&state, community_id, &user).await?;
-    let note = reason(body.and_then(|b| b.into_inner().note).as_deref())?;
-    reports::resolve_report(
-        &state.db,
-        report.id,
-        community_id,
-        user.user_id,
-        note.as_deref(),
-    )
-    .await?;
+    let note = body.and_then(|b| b.into_inner().note);
+    let written =
+        service::moderation::resolve_report(&state.db, &user.actor(), *id, note.as_deref()).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -318,41 +288,8 @@ pub async fn ban_user(
     name: web::Path<String>,
     body: web::Json<BanBody>,
 ) -> ApiResult<HttpResponse> {
-    let community = load(&state, &name, Some(user.user_id)).await?;
-    require_moderator(&state, community.id, &user).await?;
-    let why = validation::required_text("reason", &body.reason, 1, 1000)
-        .map_err(|e| ApiError::validation(vec![e]))?;
-    if body.expires_at.is_some_and(|t| t <= Utc::now()) {
-        return Err(ApiError::field("expires_at", "must be in the future"));
-    }
-    let target = users::find_by_username(&state.db, &body.username)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such user."))?;
-    let target_standing =
-        forum_domain::store::communities::by_id(&state.db, community.id, Some(target.id))
-            .await?
-            .map(|c| c.standing(Some(forum_domain::model::Role::from_db(&target.role))));
-    if target_standing.is_some_and(|s| s.moderates()) {
-        return Err(ApiError::field(
-            "username",
-            "moderators and admins cannot be banned here",
-        ));
-    }
-    bans::ban(
-        &state.db,
-        community.id,
-        target.id,
-        &why,
-        body.expires_at,
-        user.user_id,
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(CommunityBan {
-        username: target.username,
-        reason: why,
-        expires_at: body.expires_at,
-        created_at: Utc::now(),
-    }))
+    let written = service::moderation::ban(&state.db, &user.actor(), &name, &body).await?;
+    Ok(HttpResponse::Created().json(state.commit(&user, written).await))
 }
 
 #[utoipa::path(
@@ -373,12 +310,8 @@ pub async fn unban_user(
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (name, username) = path.into_inner();
-    let community = load(&state, &name, Some(user.user_id)).await?;
-    require_moderator(&state, community.id, &user).await?;
-    let target = users::find_by_username(&state.db, &username)
-        .await?
-        .ok_or_else(|| ApiError::not_found("No such user."))?;
-    bans::unban(&state.db, community.id, target.id, user.user_id).await?;
+    let written = service::moderation::unban(&state.db, &user.actor(), &name, &username).await?;
+    state.commit(&user, written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

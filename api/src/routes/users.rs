@@ -26,7 +26,7 @@ pub async fn get_user(
     state: web::Data<AppState>,
     username: web::Path<String>,
 ) -> ApiResult<web::Json<PublicProfile>> {
-    let row = users::find_by_username(&state.db, &username)
+    let row = users::by_username(&state.db, &username)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
     Ok(web::Json(row.into()))
@@ -57,7 +57,7 @@ pub async fn user_posts(
     username: web::Path<String>,
     query: web::Query<UserPostsQuery>,
 ) -> ApiResult<web::Json<Page<Post>>> {
-    let author = users::find_by_username(&state.db, &username)
+    let author = users::by_username(&state.db, &username)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
     let sort = query.sort.unwrap_or_default();

@@ -23,14 +23,14 @@ pub async fn community(
 
 /// A post by id (deleted and removed ones included); 404 when there is none.
 pub async fn post(db: &PgPool, id: Uuid) -> DomainResult<posts::PostRow> {
-    posts::get(db, id)
+    posts::by_id(db, id)
         .await?
         .ok_or_else(|| DomainError::not_found("No such post."))
 }
 
 /// A comment by id; 404 when there is none.
 pub async fn comment(db: &PgPool, id: Uuid) -> DomainResult<comments::CommentRow> {
-    comments::get(db, id)
+    comments::by_id(db, id)
         .await?
         .ok_or_else(|| DomainError::not_found("No such comment."))
 }

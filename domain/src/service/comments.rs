@@ -79,7 +79,7 @@ pub async fn create(
     let body = CommentBody::try_from(input.body.as_str())?;
     let parent = match input.parent_id {
         Some(id) => {
-            let parent = comments::get(db, id)
+            let parent = comments::by_id(db, id)
                 .await?
                 .filter(|p| p.post_id == post.id)
                 .ok_or_else(|| DomainError::field("parent_id", "is not a comment on this post"))?;
@@ -100,10 +100,10 @@ pub async fn create(
         None => post.author_id,
     };
     let recipient = match recipient_id {
-        Some(id) => users::find_by_id(db, id).await?,
+        Some(id) => users::by_id(db, id).await?,
         None => None,
     };
-    let actor_name = users::find_by_id(db, actor.user_id)
+    let actor_name = users::by_id(db, actor.user_id)
         .await?
         .map(|u| u.username)
         .unwrap_or_default();

@@ -127,7 +127,7 @@ impl TryFrom<UpdateCommunity> for CommunityUpdate {
 }
 
 async fn user_id(db: &PgPool, username: &str) -> DomainResult<Uuid> {
-    Ok(users::find_by_username(db, username)
+    Ok(users::by_username(db, username)
         .await?
         .ok_or_else(|| DomainError::not_found("No such user."))?
         .id)

@@ -1,6 +1,7 @@
 //! Moderators act on posts and comments; every action is in the modlog (written in the same
 //! transaction by the store).
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -9,10 +10,11 @@ use uuid::Uuid;
 use super::access;
 use crate::change::{Change, Written};
 use crate::error::{DomainError, DomainResult, ErrorCode};
-use crate::model::{Actor, Report};
+use crate::model::{Actor, CommunityBan, Report, Role};
 use crate::rules::validation::{self, FieldError};
 use crate::store::actions::{self, ActionOutcome, PostAction};
 use crate::store::reports::{self, NewReport};
+use crate::store::{bans, communities, users};
 
 /// Longest reason or note, in characters.
 pub const REASON_MAX: usize = 1000;
@@ -180,15 +182,142 @@ pub async fn report(db: &PgPool, actor: &Actor, body: &CreateReport) -> DomainRe
             "You already have an open report on this.",
         )
     })?;
-    let (report, _) = reports::get_report(db, id)
+    let (report, _) = reports::by_id(db, id)
         .await?
         .ok_or_else(|| DomainError::not_found("No such report."))?;
     Ok(report)
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResolveBody {
+    pub note: Option<String>,
+}
+
+/// Resolves a report (resolving twice is fine).
+#[tracing::instrument(name = "moderation::resolve_report", skip_all, fields(report = %id, user = %actor.user_id))]
+pub async fn resolve_report(
+    db: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    note: Option<&str>,
+) -> DomainResult<Written<()>> {
+    let (report, community_id) = reports::by_id(db, id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("No such report."))?;
+    access::require_moderator(db, community_id, actor).await?;
+    // Named `reason` in field errors, as it always was.
+    let note = Reason::parse("reason", note)?;
+    reports::resolve_report(db, report.id, community_id, actor.user_id, note.as_deref()).await?;
+    Ok(Written::plain(()))
+}
+
+/// A ban's terms: a reason, and an end in the future (or none).
+#[derive(Debug)]
+pub struct BanTerms {
+    reason: String,
+    until: Option<DateTime<Utc>>,
+}
+
+impl BanTerms {
+    pub fn parse(
+        reason: &str,
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, FieldError> {
+        let reason = validation::required_text("reason", reason, 1, REASON_MAX)?;
+        if until.is_some_and(|t| t <= now) {
+            return Err(FieldError::new("expires_at", "must be in the future"));
+        }
+        Ok(BanTerms { reason, until })
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    pub fn until(&self) -> Option<DateTime<Utc>> {
+        self.until
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BanBody {
+    pub username: String,
+    /// 1-1000 characters.
+    pub reason: String,
+    /// When the ban ends; omit for a permanent ban.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Bans a user from a community (moderators and admins cannot be banned there).
+#[tracing::instrument(name = "moderation::ban", skip_all, fields(community = %community, target = %body.username, user = %actor.user_id))]
+pub async fn ban(
+    db: &PgPool,
+    actor: &Actor,
+    community: &str,
+    body: &BanBody,
+) -> DomainResult<Written<CommunityBan>> {
+    let community = access::community(db, community, Some(actor.user_id)).await?;
+    access::require_moderator(db, community.id, actor).await?;
+    let terms = BanTerms::parse(&body.reason, body.expires_at, Utc::now())?;
+    let target = users::by_username(db, &body.username)
+        .await?
+        .ok_or_else(|| DomainError::not_found("No such user."))?;
+    let target_standing = communities::by_id(db, community.id, Some(target.id))
+        .await?
+        .map(|c| c.standing(Some(Role::from_db(&target.role))));
+    if target_standing.is_some_and(|s| s.moderates()) {
+        return Err(DomainError::field(
+            "username",
+            "moderators and admins cannot be banned here",
+        ));
+    }
+    bans::ban(
+        db,
+        community.id,
+        target.id,
+        terms.reason(),
+        terms.until(),
+        actor.user_id,
+    )
+    .await?;
+    Ok(Written::plain(CommunityBan {
+        username: target.username,
+        reason: terms.reason().to_string(),
+        expires_at: terms.until(),
+        created_at: Utc::now(),
+    }))
+}
+
+/// Lifts a community ban (unbanning twice is fine).
+#[tracing::instrument(name = "moderation::unban", skip_all, fields(community = %community, target = %username, user = %actor.user_id))]
+pub async fn unban(
+    db: &PgPool,
+    actor: &Actor,
+    community: &str,
+    username: &str,
+) -> DomainResult<Written<()>> {
+    let community = access::community(db, community, Some(actor.user_id)).await?;
+    access::require_moderator(db, community.id, actor).await?;
+    let target = users::by_username(db, username)
+        .await?
+        .ok_or_else(|| DomainError::not_found("No such user."))?;
+    bans::unban(db, community.id, target.id, actor.user_id).await?;
+    Ok(Written::plain(()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ban_needs_a_reason_and_a_future_end() {
+        let now = Utc::now();
+        assert!(BanTerms::parse(" ", None, now).is_err_and(|e| e.field == "reason"));
+        let past = now - chrono::Duration::minutes(1);
+        assert!(BanTerms::parse("spam", Some(past), now).is_err_and(|e| e.field == "expires_at"));
+        assert!(BanTerms::parse("spam", None, now).is_ok());
+    }
 
     #[test]
     fn blank_reasons_are_none_and_long_ones_are_refused() {

@@ -131,7 +131,7 @@ pub async fn ensure_admin(
     password_hash: &str,
 ) -> Result<(UserRow, bool), StoreError> {
     let mut tx = db.begin().await?;
-    let (row, created) = match users::find_by_username(&mut *tx, username).await? {
+    let (row, created) = match users::by_username(&mut *tx, username).await? {
         Some(row) => (row, false),
         None => {
             let new = NewUser {

@@ -105,7 +105,7 @@ macro_rules! comment_select {
     };
 }
 
-pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<CommentRow>, StoreError> {
+pub async fn by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<CommentRow>, StoreError> {
     Ok(
         sqlx::query_as(concat!(comment_select!("0::float8"), " WHERE c.id = $1"))
             .bind(id)
@@ -361,7 +361,7 @@ pub async fn create(
             .await?;
         }
     }
-    let row = get(&mut *tx, id)
+    let row = by_id(&mut *tx, id)
         .await?
         .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
     tx.commit().await?;

@@ -90,7 +90,7 @@ pub async fn create(db: &PgPool, new: NewImage<'_>) -> Result<ImageRow, StoreErr
     Ok(row)
 }
 
-pub async fn get(db: &PgPool, id: Uuid) -> Result<Option<ImageRow>, StoreError> {
+pub async fn by_id(db: &PgPool, id: Uuid) -> Result<Option<ImageRow>, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM images WHERE id = $1"
     )))

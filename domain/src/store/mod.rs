@@ -1,5 +1,13 @@
-//! Persistence: all SQL lives here. Functions take an executor (pool, connection or transaction)
-//! so callers decide the transaction boundaries.
+//! Persistence: all SQL lives here, one module per aggregate.
+//!
+//! The transaction rule: a store function is one unit of work. A function of one statement takes
+//! any executor (`impl PgExecutor`: pool, connection or transaction), so a caller can run it
+//! inside a transaction of its own. A write of several statements takes `&PgPool`, opens its
+//! transaction and commits it before returning, so no transaction is ever held across a network
+//! call the caller makes. Services never open transactions.
+//!
+//! Naming: `by_<key>` reads one row (`Option`), a plural noun lists rows (`reports`, `bans`),
+//! a verb writes (`create`, `update`, `ban`).
 
 pub mod accounts;
 pub mod actions;
@@ -21,6 +29,26 @@ pub mod users;
 pub mod votes;
 
 pub use sqlx::{PgPool, Postgres, Transaction};
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+
+/// A pool on `url` for the API and the workers, connecting lazily so a process starts (and
+/// reports not-ready) while the database is down. No ping before each use: it would double the
+/// round trips of every query through PgBouncer; a connection that died (PgBouncer or Postgres
+/// restarted) fails its one request and is dropped from the pool.
+pub fn lazy_pool(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire(false)
+        .connect_lazy(url)
+}
 
 /// Embedded migrations, applied by `forum-api` at start (sqlx holds an advisory lock meanwhile).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

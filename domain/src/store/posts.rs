@@ -107,7 +107,7 @@ const VISIBLE: &str =
     " WHERE p.deleted_at IS NULL AND p.removed_at IS NULL AND c.removed_at IS NULL";
 const VISIBLE_TO_MODERATORS: &str = " WHERE p.deleted_at IS NULL AND c.removed_at IS NULL";
 
-pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<PostRow>, StoreError> {
+pub async fn by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<PostRow>, StoreError> {
     Ok(sqlx::query_as(concat!(
         post_select!("0::float8"),
         " WHERE p.id = $1 AND c.removed_at IS NULL"
@@ -146,7 +146,7 @@ pub async fn create(db: &PgPool, new: NewPost<'_>) -> Result<PostRow, StoreError
     .bind(new.url)
     .execute(&mut *tx)
     .await?;
-    let row = get(&mut *tx, id)
+    let row = by_id(&mut *tx, id)
         .await?
         .ok_or(StoreError::Db(sqlx::Error::RowNotFound))?;
     tx.commit().await?;

@@ -79,7 +79,7 @@ fn report_view(r: ReportRow) -> (Report, Uuid) {
     )
 }
 
-pub async fn get_report(
+pub async fn by_id(
     db: impl PgExecutor<'_>,
     id: Uuid,
 ) -> Result<Option<(Report, Uuid)>, StoreError> {

@@ -70,10 +70,7 @@ pub async fn insert(db: impl PgExecutor<'_>, user: NewUser<'_>) -> Result<UserRo
 }
 
 /// `login` is a username or an email address, both case-insensitive.
-pub async fn find_by_login(
-    db: impl PgExecutor<'_>,
-    login: &str,
-) -> Result<Option<UserRow>, StoreError> {
+pub async fn by_login(db: impl PgExecutor<'_>, login: &str) -> Result<Option<UserRow>, StoreError> {
     Ok(sqlx::query_as(concat!(
         "SELECT ",
         user_columns!(),
@@ -84,7 +81,7 @@ pub async fn find_by_login(
     .await?)
 }
 
-pub async fn find_by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>, StoreError> {
+pub async fn by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<UserRow>, StoreError> {
     Ok(sqlx::query_as(concat!(
         "SELECT ",
         user_columns!(),
@@ -95,7 +92,7 @@ pub async fn find_by_id(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<User
     .await?)
 }
 
-pub async fn find_by_username(
+pub async fn by_username(
     db: impl PgExecutor<'_>,
     username: &str,
 ) -> Result<Option<UserRow>, StoreError> {
@@ -109,10 +106,7 @@ pub async fn find_by_username(
     .await?)
 }
 
-pub async fn find_by_email(
-    db: impl PgExecutor<'_>,
-    email: &str,
-) -> Result<Option<UserRow>, StoreError> {
+pub async fn by_email(db: impl PgExecutor<'_>, email: &str) -> Result<Option<UserRow>, StoreError> {
     Ok(sqlx::query_as(concat!(
         "SELECT ",
         user_columns!(),

@@ -1,14 +1,7 @@
 use forum_tests::reqwest::StatusCode;
-use forum_tests::serde_json::{Value, json};
-use forum_tests::{TestApp, bulk_users, problem};
-
-async fn vote(app: &TestApp, path: &str, value: i64, token: &str) -> Value {
-    let res = app.put(path, Some(&json!({"value": value})), token).await;
-    let status = res.status();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
+use forum_tests::serde_json::json;
+use forum_tests::wire::{Comment, VoteResult};
+use forum_tests::{TestApp, bulk_users, refused};
 
 #[tokio::test]
 async fn a_thousand_concurrent_voters_count_exactly() {
@@ -35,17 +28,9 @@ async fn a_thousand_concurrent_voters_count_exactly() {
         "every vote answered 200"
     );
 
-    let post = app
-        .get_json(
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
-    assert_eq!(post["score"], 1000);
-    assert_eq!(post["upvotes"], 1000);
-    assert_eq!(post["downvotes"], 0);
-    let profile = app.get_json("/api/v1/users/popular", None).await;
-    assert_eq!(profile["post_karma"], 1000);
+    let post = app.post_view(post["id"].as_str().unwrap(), None).await;
+    assert_eq!((post.score, post.upvotes, post.downvotes), (1000, 1000, 0));
+    assert_eq!(app.profile("popular").await.post_karma, 1000);
     // The stored hot rank moved with the score.
     let (hot, score): (f64, i32) = sqlx::query_as("SELECT hot, score FROM posts")
         .fetch_one(&app.db)
@@ -75,25 +60,25 @@ async fn one_user_voting_thirty_times_at_once_counts_once() {
             .put(app.url(&path))
             .bearer_auth(&fan.access_token)
             .json(&json!({"value": 1}));
-        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+        async move {
+            req.send()
+                .await
+                .unwrap()
+                .json::<VoteResult>()
+                .await
+                .unwrap()
+        }
     }))
     .await;
     assert!(
-        results.iter().all(|r| r["score"] == 1 && r["my_vote"] == 1),
+        results.iter().all(|r| r.score == 1 && r.my_vote == 1),
         "{results:?}"
     );
     let post = app
-        .get_json(
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-            Some(&fan.access_token),
-        )
+        .post_view(post["id"].as_str().unwrap(), Some(&fan.access_token))
         .await;
-    assert_eq!(post["score"], 1);
-    assert_eq!(post["my_vote"], 1);
-    assert_eq!(
-        app.get_json("/api/v1/users/author", None).await["post_karma"],
-        1
-    );
+    assert_eq!((post.score, post.my_vote), (1, 1));
+    assert_eq!(app.profile("author").await.post_karma, 1);
 }
 
 #[tokio::test]
@@ -115,61 +100,45 @@ async fn flipping_votes_moves_the_right_counters() {
         (-1, (-1, 0, 1)),
         (1, (1, 1, 0)),
     ];
-    for (value, (score, up, down)) in steps {
-        let r = vote(&app, &path, value, &voter.access_token).await;
-        assert_eq!(
-            (
-                r["score"].as_i64().unwrap(),
-                r["upvotes"].as_i64().unwrap(),
-                r["downvotes"].as_i64().unwrap()
-            ),
-            (score, up, down),
-            "after {value}"
-        );
-        assert_eq!(r["my_vote"], value);
+    for (value, counts) in steps {
+        let r = app.vote(&path, value, &voter.access_token).await;
+        assert_eq!(r.counts(), counts, "after {value}");
+        assert_eq!(i64::from(r.my_vote), value);
     }
-    assert_eq!(
-        app.get_json("/api/v1/users/author", None).await["post_karma"],
-        1
-    );
+    assert_eq!(app.profile("author").await.post_karma, 1);
 
     // Comments too, with comment karma.
-    let comment = app
-        .post(
+    let comment: Comment = TestApp::expect(
+        app.post(
             &format!("/api/v1/posts/{id}/comments"),
             &json!({"body": "c"}),
             Some(&author.access_token),
         )
-        .await;
-    let comment: Value = comment.json().await.unwrap();
-    let cpath = format!("/api/v1/comments/{}/vote", comment["id"].as_str().unwrap());
-    vote(&app, &cpath, -1, &voter.access_token).await;
-    let r = vote(&app, &cpath, 1, &voter.access_token).await;
-    assert_eq!(
-        (
-            r["score"].clone(),
-            r["upvotes"].clone(),
-            r["downvotes"].clone()
-        ),
-        (json!(1), json!(1), json!(0))
-    );
-    let profile = app.get_json("/api/v1/users/author", None).await;
-    assert_eq!(profile["comment_karma"], 1);
-    assert_eq!(profile["post_karma"], 1);
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let cpath = format!("/api/v1/comments/{}/vote", comment.id);
+    app.vote(&cpath, -1, &voter.access_token).await;
+    let r = app.vote(&cpath, 1, &voter.access_token).await;
+    assert_eq!(r.counts(), (1, 1, 0));
+    let profile = app.profile("author").await;
+    assert_eq!((profile.comment_karma, profile.post_karma), (1, 1));
 
-    problem(
+    let out_of_range = refused(
         app.put(&path, Some(&json!({"value": 2})), &voter.access_token)
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    problem(
+    assert_eq!(out_of_range.fields(), ["value"]);
+    refused(
         app.put(&path, Some(&json!({"value": "up"})), &voter.access_token)
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    problem(
+    refused(
         app.put(&path, Some(&json!({"value": 1})), "bad-token")
             .await,
         StatusCode::UNAUTHORIZED,
@@ -183,15 +152,15 @@ async fn flipping_votes_moves_the_right_counters() {
         .put(&path, Some(&json!({"value": 1})), &voter.access_token)
         .await;
     assert_eq!(
-        problem(res, StatusCode::FORBIDDEN).await["code"],
+        refused(res, StatusCode::FORBIDDEN).await.code,
         "not_votable"
     );
     app.delete(
-        &format!("/api/v1/comments/{}", comment["id"].as_str().unwrap()),
+        &format!("/api/v1/comments/{}", comment.id),
         &author.access_token,
     )
     .await;
-    problem(
+    refused(
         app.put(&cpath, Some(&json!({"value": 1})), &voter.access_token)
             .await,
         StatusCode::FORBIDDEN,
