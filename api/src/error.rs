@@ -209,6 +209,7 @@ impl From<DomainError> for ApiError {
                 err
             }
             DomainError::Store(s) => s.into(),
+            DomainError::Internal(why) => ApiError::internal(anyhow::anyhow!(why)),
         }
     }
 }

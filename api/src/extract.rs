@@ -1,8 +1,12 @@
 //! Extractor configuration: malformed input becomes a problem, never a 500 or an HTML page.
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::{HttpRequest, web};
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
 use forum_domain::error::ErrorCode;
+use forum_domain::rules::paging::{InvalidCursor, PageRequest, clamp_limit};
 use forum_domain::rules::validation::FieldError;
 
 use crate::error::ApiError;
@@ -17,13 +21,15 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
 }
 
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|e: QueryPayloadError, _req: &HttpRequest| {
-        ApiError::new(
-            ErrorCode::InvalidQuery,
-            format!("The query string is invalid: {e}"),
-        )
-        .into()
-    })
+    web::QueryConfig::default()
+        .error_handler(|e: QueryPayloadError, _req: &HttpRequest| invalid_query(&e).into())
+}
+
+fn invalid_query(e: &QueryPayloadError) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidQuery,
+        format!("The query string is invalid: {e}"),
+    )
 }
 
 pub fn path_config() -> web::PathConfig {
@@ -67,6 +73,43 @@ fn data_error(e: &serde_json::Error) -> FieldError {
         .unwrap_or("body");
     let message = text.split(" at line ").next().unwrap_or(&text).to_string();
     FieldError::new(field, message)
+}
+
+/// `?limit=&cursor=` of every paged listing, read from the query string once. The limit is
+/// clamped to 1..=100 (25 when absent); the cursor stays opaque until [`Paging::request`]
+/// checks that it belongs to the listing asked for.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// 1-100, default 25.
+    limit: Option<i64>,
+    /// From the previous page's `next_cursor`.
+    cursor: Option<String>,
+}
+
+impl Paging {
+    /// The page asked for within the listing `scope` (a cursor of another listing is refused).
+    pub fn request(&self, scope: &str) -> Result<PageRequest, InvalidCursor> {
+        PageRequest::parse(self.limit, self.cursor.as_deref(), scope)
+    }
+
+    /// The limit, clamped.
+    pub fn limit(&self) -> i64 {
+        clamp_limit(self.limit)
+    }
+}
+
+impl FromRequest for Paging {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            web::Query::<Paging>::from_query(req.query_string())
+                .map(web::Query::into_inner)
+                .map_err(|e| invalid_query(&e).into()),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -35,9 +35,10 @@ fn key(req: &HttpRequest) -> ApiResult<Option<String>> {
     Ok(Some(key.to_string()))
 }
 
-/// Runs `create` at most once per user and key; `body` identifies the request's content.
-/// `quota` is spent only by requests that really create (a replay is free).
-pub async fn run<F, Fut>(
+/// Runs `create` at most once per user and key and answers with the status and value it
+/// returns; `body` identifies the request's content. `quota` is spent only by requests that
+/// really create (a replay is free, and answers with the stored status and body).
+pub async fn run<F, Fut, T>(
     state: &AppState,
     user: &AuthUser,
     req: &HttpRequest,
@@ -47,7 +48,8 @@ pub async fn run<F, Fut>(
 ) -> ApiResult<HttpResponse>
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = ApiResult<(StatusCode, serde_json::Value)>>,
+    Fut: Future<Output = ApiResult<(StatusCode, T)>>,
+    T: Serialize,
 {
     let subject = user.user_id.to_string();
     let Some(key) = key(req)? else {
@@ -55,8 +57,8 @@ where
             .limits
             .check(&state.metrics, req, quota, &subject)
             .await?;
-        let (status, json) = create().await?;
-        return Ok(HttpResponse::build(status).json(json));
+        let (status, made) = create().await?;
+        return Ok(HttpResponse::build(status).json(made));
     };
     let mut hasher = Sha256::new();
     hasher.update(req.method().as_str());
@@ -74,7 +76,8 @@ where
         }
         .await
         {
-            Ok((status, json)) => {
+            Ok((status, made)) => {
+                let json = serde_json::to_value(made).map_err(ApiError::internal)?;
                 idempotency::complete(&state.db, user.user_id, &key, status.as_u16(), &json)
                     .await?;
                 Ok(HttpResponse::build(status).json(json))

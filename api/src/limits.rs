@@ -152,18 +152,30 @@ impl Limits {
         let hour = Duration::from_secs(3600);
         let day = Duration::from_secs(86_400);
         let specs: HashMap<Bucket, Spec> = [
-            (Bucket::Login, settings.quota_login_per_minute, minute),
-            (Bucket::Register, settings.quota_register_per_minute, minute),
+            (Bucket::Login, settings.rate_limits.login_per_minute, minute),
+            (
+                Bucket::Register,
+                settings.rate_limits.register_per_minute,
+                minute,
+            ),
             (
                 Bucket::RegisterHourly,
-                settings.quota_register_per_hour,
+                settings.rate_limits.register_per_hour,
                 hour,
             ),
-            (Bucket::Posts, settings.quota_posts_per_hour, hour),
-            (Bucket::Comments, settings.quota_comments_per_hour, hour),
-            (Bucket::Reports, settings.quota_reports_per_day, day),
-            (Bucket::Summaries, settings.quota_summaries_per_day, day),
-            (Bucket::Uploads, settings.quota_uploads_per_hour, hour),
+            (Bucket::Posts, settings.rate_limits.posts_per_hour, hour),
+            (
+                Bucket::Comments,
+                settings.rate_limits.comments_per_hour,
+                hour,
+            ),
+            (Bucket::Reports, settings.rate_limits.reports_per_day, day),
+            (
+                Bucket::Summaries,
+                settings.rate_limits.summaries_per_day,
+                day,
+            ),
+            (Bucket::Uploads, settings.rate_limits.uploads_per_hour, hour),
         ]
         .into_iter()
         .map(|(b, limit, window)| {
@@ -181,17 +193,17 @@ impl Limits {
             .map(|(b, s)| (*b, DefaultKeyedRateLimiter::keyed(quota(*s))))
             .collect();
         Self {
-            enabled: settings.rate_limits_enabled,
-            trusted: net::parse_cidrs(&settings.trusted_proxies),
-            per_ip: DefaultKeyedRateLimiter::keyed(per_minute(settings.rate_limit_ip_per_minute)),
+            enabled: settings.rate_limits.enabled,
+            trusted: net::parse_cidrs(&settings.http.trusted_proxies),
+            per_ip: DefaultKeyedRateLimiter::keyed(per_minute(settings.rate_limits.ip_per_minute)),
             per_user: DefaultKeyedRateLimiter::keyed(per_minute(
-                settings.rate_limit_user_per_minute,
+                settings.rate_limits.user_per_minute,
             )),
             specs,
             fallback,
             script: redis::Script::new(GCRA),
             redis,
-            prefix: settings.redis_prefix.clone(),
+            prefix: settings.redis.prefix.clone(),
         }
     }
 

@@ -35,7 +35,7 @@ async fn shared_page(
 ) -> ApiResult<Page<Post>> {
     let scope = match listing.scope {
         // Listing cache switched off (a TTL of 0).
-        _ if state.config.settings.cache_listing_ttl_secs == 0 => None,
+        _ if state.config.settings.cache.listing_ttl_secs == 0 => None,
         // A moderator's view (with removed posts) is theirs alone, like a feed.
         _ if listing.include_removed => None,
         Scope::All => Some("posts:all".to_string()),
@@ -62,7 +62,7 @@ async fn shared_page(
     }
     let page = query_page(state, listing, user).await?;
     if let Some(key) = &key {
-        let ttl = Duration::from_secs(state.config.settings.cache_listing_ttl_secs);
+        let ttl = Duration::from_secs(state.config.settings.cache.listing_ttl_secs);
         state.cache.put(&state.metrics, key, &page, ttl).await;
     }
     Ok(page)
@@ -260,7 +260,7 @@ pub async fn post_detail(
                 .await?
                 .map(|r| r.into_post(false));
             if let Some(post) = &post {
-                let ttl = Duration::from_secs(state.config.settings.cache_post_ttl_secs);
+                let ttl = Duration::from_secs(state.config.settings.cache.post_ttl_secs);
                 state.cache.put(&state.metrics, &key, post, ttl).await;
             }
             post

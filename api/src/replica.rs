@@ -27,7 +27,7 @@ impl AppState {
                 .mark_writer(
                     &self.metrics,
                     user.user_id,
-                    self.config.settings.read_your_writes_secs,
+                    self.config.settings.db.read_your_writes_secs,
                 )
                 .await;
         }

@@ -31,15 +31,15 @@ pub struct Application {
 /// starts (and reports not-ready) while the database is down.
 pub fn db_pool(settings: &Settings) -> anyhow::Result<PgPool> {
     settings
-        .pool(&settings.database_url)
+        .pool(&settings.db.url)
         .context("invalid FORUM_DATABASE_URL")
 }
 
 /// Lazy too: Redis being down must not stop the API from serving from Postgres.
 pub fn redis_manager(settings: &Settings) -> anyhow::Result<redis::aio::ConnectionManager> {
     let client =
-        redis::Client::open(settings.redis_url.as_str()).context("invalid FORUM_REDIS_URL")?;
-    let timeout = Duration::from_millis(settings.redis_timeout_ms);
+        redis::Client::open(settings.redis.url.as_str()).context("invalid FORUM_REDIS_URL")?;
+    let timeout = Duration::from_millis(settings.redis.timeout_ms);
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout))
@@ -54,7 +54,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(30))
-        .connect(&settings.database_direct_url)
+        .connect(&settings.db.direct_url)
         .await
         .context("connecting to Postgres directly (FORUM_DATABASE_DIRECT_URL) for migrations")?;
     // Migrations may run long; the role's statement timeout (below) is for the app.
@@ -66,7 +66,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     // (a startup parameter would not survive transaction pooling). Only when it changes.
     let mut attempt = 0;
     loop {
-        match set_role_timeout(&pool, settings.statement_timeout_ms).await {
+        match set_role_timeout(&pool, settings.db.statement_timeout_ms).await {
             // Role settings are cluster-wide while advisory locks are per database, so processes
             // on different databases (tests) can still collide on the row; the loser re-reads.
             Err(e) if attempt < 5 && format!("{e:#}").contains("tuple concurrently updated") => {
@@ -141,15 +141,16 @@ pub async fn ensure_admin(
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let settings = config.settings.clone();
-        if settings.migrate_on_start {
+        if settings.db.migrate_on_start {
             migrate(&settings).await?;
         }
         let doc = openapi::document();
-        let dummy_password_hash =
-            web::block(|| forum_domain::secrets::hash_password(&uuid::Uuid::new_v4().to_string()))
-                .await??;
+        let passwords = forum_domain::adapters::passwords::Hasher::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        )
+        .await?;
         let redis = redis_manager(&settings)?;
-        let read_db = match &settings.database_read_url {
+        let read_db = match &settings.db.read_url {
             Some(url) => Some(
                 settings
                     .pool(url)
@@ -162,33 +163,30 @@ impl Application {
             read_db,
             cache: Cache::new(
                 redis.clone(),
-                &settings.redis_prefix,
-                Duration::from_millis(settings.cache_local_ttl_ms),
+                &settings.redis.prefix,
+                Duration::from_millis(settings.cache.local_ttl_ms),
             ),
             limits: std::sync::Arc::new(crate::limits::Limits::new(&settings, redis.clone())),
             media: forum_domain::adapters::media::store(&config).context("object storage")?,
             redis,
-            jwt: JwtKeys::new(&config.jwt_secret, settings.access_token_ttl_secs),
+            jwt: JwtKeys::new(&config.jwt_secret, settings.auth.access_token_ttl_secs),
             metrics: Metrics::new()?,
-            dummy_password_hash,
             routes: RouteTable::from_document(&doc),
             openapi_json: serde_json::to_string(&doc)?,
             sessions_seen: crate::state::SessionsSeen::new(
-                Duration::from_millis(settings.session_check_ttl_ms),
+                Duration::from_millis(settings.cache.session_check_ttl_ms),
                 crate::state::SESSIONS_SEEN_MAX,
             ),
-            password_hashing: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-            ),
+            passwords,
             config: Arc::new(config),
         });
 
         spawn_purger(state.db.clone());
         crate::limits::spawn_housekeeping(state.limits.clone());
         if let (Some(username), Some(email), Some(password)) = (
-            &settings.bootstrap_admin_username,
-            &settings.bootstrap_admin_email,
-            &state.config.bootstrap_admin_password,
+            &settings.auth.bootstrap_admin_username,
+            &settings.auth.bootstrap_admin_email,
+            &state.config.secrets.bootstrap_admin_password,
         ) {
             use secrecy::ExposeSecret;
             let created = ensure_admin(&state.db, username, email, password.expose_secret())
@@ -197,11 +195,11 @@ impl Application {
             tracing::info!(username, created, "bootstrap admin ensured");
         }
 
-        let listener = TcpListener::bind(&settings.http_addr)
-            .with_context(|| format!("binding {}", settings.http_addr))?;
+        let listener = TcpListener::bind(&settings.http.addr)
+            .with_context(|| format!("binding {}", settings.http.addr))?;
         let port = listener.local_addr()?.port();
-        let json_limit = settings.json_body_limit_bytes;
-        let cors_origins = settings.cors_origins.clone();
+        let json_limit = settings.http.json_body_limit_bytes;
+        let cors_origins = settings.http.cors_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .into_utoipa_app()
@@ -218,11 +216,13 @@ impl Application {
                 .wrap(Compress::default())
                 .wrap(from_fn(middleware::observe))
         })
-        .client_request_timeout(Duration::from_millis(settings.client_request_timeout_ms))
+        .client_request_timeout(Duration::from_millis(
+            settings.http.client_request_timeout_ms,
+        ))
         .client_disconnect_timeout(Duration::from_secs(2))
         .shutdown_timeout(10);
-        let server = if settings.http_workers > 0 {
-            server.workers(settings.http_workers)
+        let server = if settings.http.workers > 0 {
+            server.workers(settings.http.workers)
         } else {
             server
         };

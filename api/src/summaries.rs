@@ -69,8 +69,8 @@ pub async fn get(
     let s = &state.config.settings;
     if st.is_current(
         Utc::now(),
-        s.summary_regenerate_after_changes,
-        s.summary_min_interval_secs,
+        s.llm.summary_regenerate_after_changes,
+        s.llm.summary_min_interval_secs,
     ) && let (Some(summary), Some(provider), Some(model), Some(generated_at)) =
         (st.summary, st.provider, st.model, st.generated_at)
     {
@@ -91,7 +91,7 @@ pub async fn get(
         .limits
         .check(&state.metrics, req, Bucket::Summaries, &subject)
         .await?;
-    summaries::request(&state.db, post, s.summary_pending_secs).await?;
+    summaries::request(&state.db, post, s.llm.summary_pending_secs).await?;
     Ok(Answer::Pending)
 }
 
@@ -99,7 +99,7 @@ pub async fn get(
 /// its own, within a site-wide hourly budget.
 pub async fn on_new_comment(state: &AppState, post: Uuid, comment_count: i32) {
     let s = &state.config.settings;
-    let every = s.summary_auto_every_comments;
+    let every = s.llm.summary_auto_every_comments;
     if every <= 0 || comment_count <= 0 || comment_count % every != 0 {
         return;
     }
@@ -112,8 +112,8 @@ pub async fn on_new_comment(state: &AppState, post: Uuid, comment_count: i32) {
         .query_async(&mut redis)
         .await;
     match spent {
-        Ok((n, ())) if n <= s.summary_auto_per_hour => {
-            if let Err(e) = summaries::request(&state.db, post, s.summary_pending_secs).await {
+        Ok((n, ())) if n <= s.llm.summary_auto_per_hour => {
+            if let Err(e) = summaries::request(&state.db, post, s.llm.summary_pending_secs).await {
                 tracing::warn!(error = %e, %post, "queueing an automatic summary");
             }
         }

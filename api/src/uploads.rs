@@ -106,7 +106,7 @@ pub async fn accept(
     payload: web::Payload,
     purpose: Purpose,
 ) -> ApiResult<HttpResponse> {
-    let file = read_file(req, payload, state.config.settings.upload_max_bytes).await?;
+    let file = read_file(req, payload, state.config.settings.media.upload_max_bytes).await?;
     let Some(format) = media::sniff(&file) else {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
@@ -149,10 +149,7 @@ pub async fn accept(
             image: image.clone(),
             fields: image,
         };
-        Ok((
-            StatusCode::ACCEPTED,
-            serde_json::to_value(body).map_err(ApiError::internal)?,
-        ))
+        Ok((StatusCode::ACCEPTED, body))
     })
     .await
 }

@@ -95,6 +95,10 @@ pub enum DomainError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Something on our side failed (a worker thread, a hashing library); the text is for the
+    /// logs, never for clients.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;

@@ -204,7 +204,7 @@ impl Handler for ImageHandler {
             // The API caches post details; drop the stale copy (listings refresh on their TTL).
             let key = format!(
                 "{}{}",
-                self.config.settings.redis_prefix,
+                self.config.settings.redis.prefix,
                 forum_domain::cache_keys::post_detail(post)
             );
             let _: Result<(), _> = redis.clone().del(key).await;

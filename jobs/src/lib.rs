@@ -26,8 +26,7 @@ use crate::metrics::Metrics;
 
 pub fn db_pool(config: &Config) -> anyhow::Result<PgPool> {
     let s = &config.settings;
-    s.pool(&s.database_url)
-        .context("invalid FORUM_DATABASE_URL")
+    s.pool(&s.db.url).context("invalid FORUM_DATABASE_URL")
 }
 
 /// Everything `forum-jobs` runs, until `shutdown` resolves; then in-flight jobs get
@@ -58,7 +57,7 @@ pub async fn run(
         relay::Relay {
             db: db.clone(),
             queues,
-            idle: Duration::from_millis(config.settings.outbox_poll_ms),
+            idle: Duration::from_millis(config.settings.jobs.outbox_poll_ms),
         }
         .run(),
     ));
@@ -68,10 +67,10 @@ pub async fn run(
         redis.clone(),
         metrics.clone(),
     )));
-    if !config.settings.jobs_metrics_addr.is_empty() {
+    if !config.settings.jobs.metrics_addr.is_empty() {
         background.push(tokio::spawn(metrics::serve(
             metrics.clone(),
-            config.settings.jobs_metrics_addr.clone(),
+            config.settings.jobs.metrics_addr.clone(),
         )));
     }
 
@@ -99,8 +98,8 @@ pub async fn run(
                 db: db.clone(),
                 summarizer: Arc::new(llm::Summarizer::new(&config)),
                 redis: redis.clone(),
-                prefix: config.settings.redis_prefix.clone(),
-                max_comments: config.settings.summary_max_comments,
+                prefix: config.settings.redis.prefix.clone(),
+                max_comments: config.settings.llm.summary_max_comments,
                 metrics: metrics.clone(),
             },
             metrics.clone(),
@@ -110,7 +109,7 @@ pub async fn run(
             config.clone(),
             probe::ProbeHandler {
                 redis: redis.clone(),
-                prefix: config.settings.redis_prefix.clone(),
+                prefix: config.settings.redis.prefix.clone(),
             },
             metrics.clone(),
             stop_rx.clone(),
@@ -134,8 +133,8 @@ async fn housekeeping(
     mut redis: redis::aio::ConnectionManager,
     metrics: Arc<Metrics>,
 ) {
-    let prefix = config.settings.redis_prefix.clone();
-    let cleanup_every = Duration::from_secs(config.settings.job_cleanup_interval_secs.max(1));
+    let prefix = config.settings.redis.prefix.clone();
+    let cleanup_every = Duration::from_secs(config.settings.jobs.cleanup_interval_secs.max(1));
     let mut last_cleanup = tokio::time::Instant::now();
     let mut tick = tokio::time::interval(Duration::from_secs(5).min(cleanup_every));
     loop {
@@ -193,10 +192,11 @@ pub async fn cli_main() -> anyhow::Result<()> {
     tracing::info!(
         mail = config
             .settings
+            .mail
             .smtp_url
             .as_deref()
-            .unwrap_or(&config.settings.mail_dir),
-        media = config.settings.media_dir,
+            .unwrap_or(&config.settings.mail.dir),
+        media = config.settings.media.dir,
         "forum-jobs starting"
     );
     run(config, shutdown).await

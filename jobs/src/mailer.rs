@@ -96,11 +96,13 @@ impl Mailer {
         redis: Option<ConnectionManager>,
     ) -> anyhow::Result<Arc<Self>> {
         let s = &config.settings;
-        let transport = match &s.smtp_url {
+        let transport = match &s.mail.smtp_url {
             Some(url) => {
                 let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .context("FORUM_SMTP_URL")?;
-                if let (Some(user), Some(password)) = (&s.smtp_username, &config.smtp_password) {
+                if let (Some(user), Some(password)) =
+                    (&s.mail.smtp_username, &config.secrets.smtp_password)
+                {
                     builder = builder.credentials(
                         lettre::transport::smtp::authentication::Credentials::new(
                             user.clone(),
@@ -111,12 +113,13 @@ impl Mailer {
                 Transport::Smtp(builder.build())
             }
             None => {
-                std::fs::create_dir_all(&s.mail_dir)
-                    .with_context(|| format!("creating {}", s.mail_dir))?;
-                Transport::Files(AsyncFileTransport::new(&s.mail_dir))
+                std::fs::create_dir_all(&s.mail.dir)
+                    .with_context(|| format!("creating {}", s.mail.dir))?;
+                Transport::Files(AsyncFileTransport::new(&s.mail.dir))
             }
         };
         let domain = s
+            .http
             .public_url
             .split("://")
             .nth(1)
@@ -126,10 +129,10 @@ impl Mailer {
             .to_string();
         Ok(Arc::new(Self {
             db,
-            redis: redis.map(|r| (r, format!("{}mail:sent:", s.redis_prefix))),
+            redis: redis.map(|r| (r, format!("{}mail:sent:", s.redis.prefix))),
             transport,
-            from: s.mail_from.parse().context("FORUM_MAIL_FROM")?,
-            public_url: s.public_url.trim_end_matches('/').to_string(),
+            from: s.mail.from.parse().context("FORUM_MAIL_FROM")?,
+            public_url: s.http.public_url.trim_end_matches('/').to_string(),
             key: config.jwt_secret.expose_secret().as_bytes().to_vec(),
             templates: templates()?,
             domain,

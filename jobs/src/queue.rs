@@ -64,45 +64,45 @@ impl Policy {
         let s = &config.settings;
         let (concurrency, timeout, max_attempts) = match topic {
             Topic::Email => (
-                s.email_concurrency,
-                s.email_timeout_secs,
-                s.email_max_attempts,
+                s.jobs.email_concurrency,
+                s.jobs.email_timeout_secs,
+                s.jobs.email_max_attempts,
             ),
             Topic::Images => (
-                s.images_concurrency,
-                s.images_timeout_secs,
-                s.images_max_attempts,
+                s.jobs.images_concurrency,
+                s.jobs.images_timeout_secs,
+                s.jobs.images_max_attempts,
             ),
             Topic::Summaries => (
-                s.summaries_concurrency,
-                s.summaries_timeout_secs,
-                s.summaries_max_attempts,
+                s.jobs.summaries_concurrency,
+                s.jobs.summaries_timeout_secs,
+                s.jobs.summaries_max_attempts,
             ),
-            Topic::Probe => (s.probe_concurrency, 3600, 1),
+            Topic::Probe => (s.jobs.probe_concurrency, 3600, 1),
         };
         Policy {
             concurrency,
             timeout: Duration::from_secs(timeout.max(1)),
             max_attempts: max_attempts.max(1),
-            backoff_base: Duration::from_millis(s.job_backoff_base_ms),
-            backoff_max: Duration::from_secs(s.job_backoff_max_secs),
+            backoff_base: Duration::from_millis(s.jobs.backoff_base_ms),
+            backoff_max: Duration::from_secs(s.jobs.backoff_max_secs),
         }
     }
 }
 
 /// The apalis storage of `topic`, under this deployment's key prefix.
 pub async fn storage<T>(config: &Config, topic: Topic) -> anyhow::Result<RedisStorage<T>> {
-    let conn = apalis_redis::connect(config.settings.redis_url.as_str()).await?;
+    let conn = apalis_redis::connect(config.settings.redis.url.as_str()).await?;
     Ok(storage_on(conn, config, topic))
 }
 
 pub fn storage_on<T>(conn: ConnectionManager, config: &Config, topic: Topic) -> RedisStorage<T> {
-    let keys = QueueKeys::new(&config.settings.redis_prefix, topic);
+    let keys = QueueKeys::new(&config.settings.redis.prefix, topic);
     let s = &config.settings;
-    let beat = s.job_heartbeat_ms.max(50);
+    let beat = s.jobs.heartbeat_ms.max(50);
     // apalis declares a worker dead after `missed` beats; the beat also paces how soon an idle
     // worker looks for new jobs, so the two are set apart (apalis defaults: 30 s x 10).
-    let missed = (s.job_orphan_after_secs * 1000 / beat).max(2);
+    let missed = (s.jobs.orphan_after_secs * 1000 / beat).max(2);
     let storage_config = apalis_redis::Config::default()
         .queue(keys.queue)
         .heartbeat_interval(Duration::from_millis(beat))
@@ -212,14 +212,14 @@ pub async fn supervise<H: Handler>(
     if policy.concurrency == 0 {
         return;
     }
-    let grace = Duration::from_secs(config.settings.job_shutdown_grace_secs);
+    let grace = Duration::from_secs(config.settings.jobs.shutdown_grace_secs);
     let Some(conn) = connect_until_up(&config, stop.clone()).await else {
         return;
     };
     let rt = Arc::new(Runtime {
         handler,
         policy,
-        keys: QueueKeys::new(&config.settings.redis_prefix, topic),
+        keys: QueueKeys::new(&config.settings.redis.prefix, topic),
         storage: storage_on(conn.clone(), &config, topic),
         redis: conn,
         metrics,
@@ -276,7 +276,7 @@ pub async fn connect_until_up(
         if *stop.borrow() {
             return None;
         }
-        match apalis_redis::connect(config.settings.redis_url.as_str()).await {
+        match apalis_redis::connect(config.settings.redis.url.as_str()).await {
             Ok(conn) => return Some(conn),
             Err(e) => {
                 tracing::warn!(error = %e, "Redis unavailable; retrying");

@@ -818,7 +818,7 @@ fn settings_choose_the_providers_and_their_order() {
     let keys = Secrets {
         openai_api_key: Some("sk-a".into()),
         anthropic_api_key: Some("sk-b".into()),
-        ..Secrets::none()
+        ..Secrets::default()
     };
     let config = Config::new(Settings::default(), keys.clone()).unwrap();
     let s = Summarizer::new(&config);
@@ -830,10 +830,8 @@ fn settings_choose_the_providers_and_their_order() {
     assert_eq!(llm.providers[1].base_url, "https://api.anthropic.com");
     assert_eq!(llm.breaker, BreakerConfig::default());
 
-    let reordered = Settings {
-        summary_providers: " Anthropic , bogus, extractive,anthropic".into(),
-        ..Settings::default()
-    };
+    let mut reordered = Settings::default();
+    reordered.llm.summary_providers = " Anthropic , bogus, extractive,anthropic".into();
     let config = Config::new(reordered, keys).unwrap();
     assert_eq!(
         Summarizer::new(&config).providers(),
@@ -846,7 +844,7 @@ fn settings_choose_the_providers_and_their_order() {
     // A key that cannot be a header is refused up front, not a panic on each call.
     let bad = Secrets {
         openai_api_key: Some("sk-a\nb".into()),
-        ..Secrets::none()
+        ..Secrets::default()
     };
     let config = Config::new(Settings::default(), bad).unwrap();
     assert_eq!(Summarizer::new(&config).providers(), vec!["extractive"]);

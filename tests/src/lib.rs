@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use forum_api::startup::Application;
-use forum_domain::settings::{Config, Environment, Settings};
+use forum_domain::settings::{Config, Environment, RateLimits, Settings};
 use forum_domain::settings::{DEFAULT_DATABASE_DIRECT_URL, DEFAULT_DATABASE_URL};
 use forum_domain::store::MIGRATOR;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -175,51 +175,55 @@ impl TestAppBuilder {
         };
 
         let redis_prefix = format!("test:{db_name}:");
-        let settings = Settings {
+        let mut settings = Settings {
             env: Environment::Test,
-            http_addr: "127.0.0.1:0".into(),
-            http_workers: 1,
-            database_url: with_database(&services.pooled_url, &db_name),
-            database_direct_url: with_database(&services.direct_url, &db_name),
-            database_max_connections: 10,
-            database_read_url: replica
-                .as_ref()
-                .map(|r| with_database(&services.pooled_url, r)),
-            redis_url: self.redis_url.unwrap_or(services.redis_url),
-            redis_prefix: redis_prefix.clone(),
             log_level: "warn".into(),
-            // Some tests generate large tables with one statement.
-            statement_timeout_ms: 60_000,
-            // Tests send many requests from one address; the limit tests tighten these.
-            quota_login_per_minute: 1_000_000,
-            quota_register_per_minute: 1_000_000,
-            quota_register_per_hour: 1_000_000,
-            quota_posts_per_hour: 1_000_000,
-            quota_comments_per_hour: 1_000_000,
-            quota_reports_per_day: 1_000_000,
-            quota_summaries_per_day: 1_000_000,
-            quota_uploads_per_hour: 1_000_000,
-            rate_limit_ip_per_minute: 1_000_000,
-            rate_limit_user_per_minute: 1_000_000,
-            media_dir: std::env::temp_dir()
-                .join("forum-test-media")
-                .join(&db_name)
-                .to_string_lossy()
-                .into_owned(),
-            // Retries come back quickly; no fixed metrics port (tests run in parallel).
-            job_backoff_base_ms: 100,
-            job_backoff_max_secs: 2,
-            jobs_metrics_addr: String::new(),
             ..Settings::default()
         };
-        let mut settings = settings;
+        settings.http.addr = "127.0.0.1:0".into();
+        settings.http.workers = 1;
+        let db = &mut settings.db;
+        db.url = with_database(&services.pooled_url, &db_name);
+        db.direct_url = with_database(&services.direct_url, &db_name);
+        db.max_connections = 10;
+        db.read_url = replica
+            .as_ref()
+            .map(|r| with_database(&services.pooled_url, r));
+        // Some tests generate large tables with one statement.
+        db.statement_timeout_ms = 60_000;
+        settings.redis.url = self.redis_url.unwrap_or(services.redis_url);
+        settings.redis.prefix = redis_prefix.clone();
+        // Tests send many requests from one address; the limit tests tighten these.
+        let unlimited = 1_000_000;
+        settings.rate_limits = RateLimits {
+            enabled: true,
+            ip_per_minute: unlimited,
+            user_per_minute: unlimited,
+            login_per_minute: unlimited,
+            register_per_minute: unlimited,
+            register_per_hour: unlimited,
+            posts_per_hour: unlimited,
+            comments_per_hour: unlimited,
+            reports_per_day: unlimited,
+            summaries_per_day: unlimited,
+            uploads_per_hour: unlimited,
+        };
+        settings.media.dir = std::env::temp_dir()
+            .join("forum-test-media")
+            .join(&db_name)
+            .to_string_lossy()
+            .into_owned();
+        // Retries come back quickly; no fixed metrics port (tests run in parallel).
+        settings.jobs.backoff_base_ms = 100;
+        settings.jobs.backoff_max_secs = 2;
+        settings.jobs.metrics_addr = String::new();
         if let Some(tweak) = self.tweak {
             tweak(&mut settings);
         }
-        let mut secrets = forum_domain::settings::Secrets::none();
+        let mut secrets = forum_domain::settings::Secrets::default();
         if let Some((username, email, password)) = self.bootstrap_admin {
-            settings.bootstrap_admin_username = Some(username);
-            settings.bootstrap_admin_email = Some(email);
+            settings.auth.bootstrap_admin_username = Some(username);
+            settings.auth.bootstrap_admin_email = Some(email);
             secrets.bootstrap_admin_password = Some(password.into());
         }
         let config = Config::new(settings.clone(), secrets)?;
@@ -228,7 +232,7 @@ impl TestAppBuilder {
         tokio::spawn(app.run_until_stopped());
         let db = PgPoolOptions::new()
             .max_connections(5)
-            .connect(&settings.database_url)
+            .connect(&settings.db.url)
             .await?;
         Ok(TestApp {
             address: format!("http://127.0.0.1:{port}"),
@@ -289,7 +293,7 @@ pub struct Session {
     pub password: String,
     pub access_token: String,
     pub refresh_token: String,
-    pub user: Value,
+    pub user: wire::Me,
 }
 
 impl TestApp {
@@ -305,8 +309,8 @@ impl TestApp {
     /// Returns its base URL; it lives as long as the test's runtime.
     pub async fn sibling(&self) -> String {
         let mut config = self.config.clone();
-        config.settings.http_addr = "127.0.0.1:0".into();
-        config.settings.migrate_on_start = false;
+        config.settings.http.addr = "127.0.0.1:0".into();
+        config.settings.db.migrate_on_start = false;
         let app = Application::build(config)
             .await
             .unwrap_or_else(|e| panic!("sibling: {e:#}"));
@@ -471,6 +475,31 @@ impl TestApp {
         self.get_as(&format!("/api/v1/posts/{id}"), token).await
     }
 
+    /// `create_post`, read as the post it answers.
+    pub async fn create_post_view(
+        &self,
+        token: &str,
+        community: &str,
+        title: &str,
+        body: &str,
+    ) -> wire::Post {
+        let json = self.create_post(token, community, title, body).await;
+        serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("created post: {e}: {json}"))
+    }
+
+    /// `create_community`, read as the community it answers.
+    pub async fn create_community_view(&self, token: &str, name: &str) -> wire::Community {
+        let json = self.create_community(token, name).await;
+        serde_json::from_value(json.clone())
+            .unwrap_or_else(|e| panic!("created community: {e}: {json}"))
+    }
+
+    /// A community as `token`'s user (or anyone) sees it.
+    pub async fn community(&self, name: &str, token: Option<&str>) -> wire::Community {
+        self.get_as(&format!("/api/v1/communities/{name}"), token)
+            .await
+    }
+
     /// A user's public profile.
     pub async fn profile(&self, username: &str) -> wire::Profile {
         self.get_as(&format!("/api/v1/users/{username}"), None)
@@ -482,6 +511,21 @@ impl TestApp {
         Self::expect(
             self.put(path, Some(&json!({"value": value})), token).await,
             StatusCode::OK,
+        )
+        .await
+    }
+
+    /// The account behind `token` (`GET /me`, which must answer 200).
+    pub async fn me(&self, token: &str) -> wire::Me {
+        self.get_as("/api/v1/me", Some(token)).await
+    }
+
+    /// Spends a refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.post(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": refresh_token }),
+            None,
         )
         .await
     }
@@ -510,7 +554,8 @@ pub fn session(username: &str, password: &str, body: Value) -> Session {
             .as_str()
             .unwrap_or_default()
             .to_string(),
-        user: body["user"].clone(),
+        user: serde_json::from_value(body["user"].clone())
+            .unwrap_or_else(|e| panic!("auth response for {username}: {e}: {body}")),
     }
 }
 
@@ -616,10 +661,10 @@ impl TestApp {
         tweak: impl FnOnce(&mut Config),
     ) -> Workers {
         let mut config = self.config.clone();
-        config.settings.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
-        config.settings.outbox_poll_ms = 50;
+        config.settings.mail.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
+        config.settings.jobs.outbox_poll_ms = 50;
         if let Some(url) = redis_url {
-            config.settings.redis_url = url.to_string();
+            config.settings.redis.url = url.to_string();
         }
         tweak(&mut config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -777,10 +822,10 @@ impl TestApp {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("FORUM_ENV", "test")
             .env("FORUM_LOG_LEVEL", "warn")
-            .env("FORUM_DATABASE_URL", &s.database_url)
-            .env("FORUM_REDIS_URL", &s.redis_url)
-            .env("FORUM_REDIS_PREFIX", &s.redis_prefix)
-            .env("FORUM_MEDIA_DIR", &s.media_dir)
+            .env("FORUM_DATABASE_URL", &s.db.url)
+            .env("FORUM_REDIS_URL", &s.redis.url)
+            .env("FORUM_REDIS_PREFIX", &s.redis.prefix)
+            .env("FORUM_MEDIA_DIR", &s.media.dir)
             .env(
                 "FORUM_MAIL_DIR",
                 std::env::temp_dir()
@@ -788,7 +833,7 @@ impl TestApp {
                     .join(&self.db_name),
             )
             .env("FORUM_OUTBOX_POLL_MS", "50")
-            .env("FORUM_JOB_HEARTBEAT_MS", s.job_heartbeat_ms.to_string())
+            .env("FORUM_JOB_HEARTBEAT_MS", s.jobs.heartbeat_ms.to_string())
             .env("FORUM_JOBS_METRICS_ADDR", "");
         for (k, v) in env {
             cmd.env(k, v);
@@ -802,7 +847,7 @@ impl TestApp {
 
     /// A Redis connection, for tests that look at queues directly.
     pub async fn redis(&self) -> redis::aio::ConnectionManager {
-        let client = redis::Client::open(self.config.settings.redis_url.as_str()).unwrap();
+        let client = redis::Client::open(self.config.settings.redis.url.as_str()).unwrap();
         redis::aio::ConnectionManager::new(client).await.unwrap()
     }
 

@@ -17,10 +17,26 @@ pub struct Author {
     pub username: String,
 }
 
+/// The community a post belongs to, as the post shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommunityRef {
+    pub name: String,
+    pub title: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Post {
     pub id: Uuid,
+    pub community: CommunityRef,
     pub title: String,
+    /// The markdown as written (`[deleted]` once deleted).
+    pub body: String,
+    /// Sanitized HTML rendered from `body`.
+    pub body_html: String,
+    pub url: Option<String>,
+    /// RFC 3339; `null` until the first edit.
+    pub edited_at: Option<String>,
+    /// `null` once the post is deleted.
     pub author: Option<Author>,
     pub score: i64,
     pub upvotes: i64,
@@ -32,6 +48,47 @@ pub struct Post {
     pub pinned: bool,
     pub removed: bool,
     pub deleted: bool,
+    /// Processed images attached to the post (their shape is not looked at here).
+    pub images: Vec<serde_json::Value>,
+}
+
+/// A community rule: a plain string or `{title, description?}`, as submitted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Rule {
+    Text(String),
+    Titled {
+        title: String,
+        #[serde(default)]
+        description: Option<String>,
+    },
+}
+
+/// A community; the `is_*` fields describe the caller (false when anonymous).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Community {
+    pub id: Uuid,
+    pub name: String,
+    pub title: String,
+    pub rules: Vec<Rule>,
+    pub member_count: i64,
+    pub post_count: i64,
+    pub is_member: bool,
+    pub is_moderator: bool,
+}
+
+/// An entry of `GET /communities/{name}/moderators`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Moderator {
+    pub username: String,
+    /// `owner` or `moderator`.
+    pub role: String,
+}
+
+/// An entry of `GET /communities/{name}/approved`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApprovedUser {
+    pub username: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +123,9 @@ impl VoteResult {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Profile {
     pub username: String,
+    pub display_name: Option<String>,
+    /// Never sent: the public profile hides the address.
+    pub email: Option<String>,
     pub post_karma: i64,
     pub comment_karma: i64,
 }
@@ -94,4 +154,27 @@ impl Problem {
     pub fn fields(&self) -> Vec<&str> {
         self.errors.iter().map(|e| e.field.as_str()).collect()
     }
+}
+
+/// The signed-in account, as `/me` and the auth routes show it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Me {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub role: String,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub email_notifications: bool,
+}
+
+/// What register, login and refresh answer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthTokens {
+    pub user: Me,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
 }

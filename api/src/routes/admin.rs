@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Paging;
 use crate::moderation::require_admin;
-use crate::routes::me::PageQuery;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -22,14 +22,12 @@ pub struct UsersQuery {
     pub role: Option<Role>,
     /// Only banned (`true`) or only not banned (`false`) users.
     pub banned: Option<bool>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
-    params(UsersQuery),
+    params(UsersQuery, Paging),
     responses(
         (status = 200, description = "Users, newest first", body = Page<AdminUser>),
         (status = 401, description = "No valid token"),
@@ -41,11 +39,11 @@ pub async fn list_users(
     state: web::Data<AppState>,
     user: AuthUser,
     query: web::Query<UsersQuery>,
+    page: Paging,
 ) -> ApiResult<web::Json<Page<AdminUser>>> {
     const SCOPE: &str = "admin_users";
     require_admin(&user)?;
-    let PageRequest { limit, after } =
-        PageRequest::parse(query.limit, query.cursor.as_deref(), SCOPE)?;
+    let PageRequest { limit, after } = page.request(SCOPE)?;
     let rows = admin::users(
         &state.db,
         query.q.as_deref(),
@@ -198,7 +196,7 @@ pub async fn restore_community(
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
-    params(PageQuery),
+    params(Paging),
     responses(
         (status = 200, description = "Every moderator and admin action, site-wide, newest first", body = Page<ModlogEntry>),
         (status = 401, description = "No valid token"),
@@ -209,12 +207,11 @@ pub async fn restore_community(
 pub async fn modlog(
     state: web::Data<AppState>,
     user: AuthUser,
-    query: web::Query<PageQuery>,
+    page: Paging,
 ) -> ApiResult<web::Json<Page<ModlogEntry>>> {
     const SCOPE: &str = "admin_modlog";
     require_admin(&user)?;
-    let PageRequest { limit, after } =
-        PageRequest::parse(query.limit, query.cursor.as_deref(), SCOPE)?;
+    let PageRequest { limit, after } = page.request(SCOPE)?;
     let rows = store::modlog::modlog(&state.db, None, after.as_ref(), limit).await?;
     let (items, next_cursor) = finish_page(rows, limit, |r| Cursor::after(SCOPE, None, r.id));
     Ok(web::Json(Page { items, next_cursor }))
@@ -257,7 +254,7 @@ pub async fn jobs(
 ) -> ApiResult<web::Json<JobsOverview>> {
     require_admin(&user)?;
     let mut redis = state.redis.clone();
-    let prefix = &state.config.settings.redis_prefix;
+    let prefix = &state.config.settings.redis.prefix;
     let mut queues = Vec::new();
     for topic in forum_domain::jobs::Topic::ALL {
         queues.push(
@@ -296,7 +293,7 @@ pub async fn retry_job(
     let retried = forum_domain::adapters::queues::retry_dead(
         &mut redis,
         &state.db,
-        &state.config.settings.redis_prefix,
+        &state.config.settings.redis.prefix,
         *id,
     )
     .await

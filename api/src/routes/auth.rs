@@ -1,58 +1,19 @@
+//! Accounts' HTTP face: rate limits per address, then one `service::accounts` operation, then
+//! the token pair (the access token is signed here, the session is the service's).
+
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use chrono::{Duration, Utc};
-use forum_domain::change::{Change, Written};
-use forum_domain::error::ErrorCode;
 use forum_domain::model::Me;
-use forum_domain::rules::validation::{Email, Errors, Password, Username};
-use forum_domain::secrets::{self, OpaqueToken};
-use forum_domain::store::accounts::{self, NewEmailToken, NewSession};
-use forum_domain::store::sessions::{self, Rotation};
-use forum_domain::store::users::{self, NewUser};
-use serde::{Deserialize, Serialize};
+use forum_domain::service::accounts::{
+    self, LoginRequest, PasswordResetConfirm, PasswordResetRequest, RefreshRequest,
+    RegisterRequest, Session, TokenRequest,
+};
+use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::limits::Bucket;
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RegisterRequest {
-    /// `^[A-Za-z0-9_]{3,20}$`, unique case-insensitively.
-    pub username: String,
-    pub email: String,
-    /// 8-128 characters.
-    pub password: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct LoginRequest {
-    /// Username or email address.
-    pub login: String,
-    pub password: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RefreshRequest {
-    pub refresh_token: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct TokenRequest {
-    pub token: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct PasswordResetRequest {
-    pub email: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct PasswordResetConfirm {
-    pub token: String,
-    pub new_password: String,
-}
 
 /// A new access token and refresh token, with the account they belong to.
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,66 +28,15 @@ pub struct AuthTokens {
     pub expires_in: i64,
 }
 
-/// argon2 takes tens of milliseconds of CPU: keep it off the async executor, a few at a time.
-async fn hash_on_blocking_pool(state: &AppState, password: String) -> ApiResult<String> {
-    let _permit = state
-        .password_hashing
-        .acquire()
-        .await
-        .map_err(ApiError::internal)?;
-    web::block(move || secrets::hash_password(&password))
-        .await?
-        .map_err(ApiError::internal)
-}
-
-async fn verify_on_blocking_pool(
-    state: &AppState,
-    password: String,
-    phc: String,
-) -> ApiResult<bool> {
-    let _permit = state
-        .password_hashing
-        .acquire()
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(web::block(move || secrets::verify_password(&password, &phc)).await?)
-}
-
-/// Opens a session for `user` and returns its first token pair.
-async fn start_session(
-    state: &AppState,
-    user: Me,
-    session_id: Option<(Uuid, OpaqueToken)>,
-) -> ApiResult<AuthTokens> {
-    let (session_id, refresh_token) = match session_id {
-        Some(pair) => pair,
-        None => {
-            let id = Uuid::now_v7();
-            let token = OpaqueToken::generate();
-            sessions::create(&state.db, id, user.id, &token.hash, refresh_expiry(state)).await?;
-            (id, token)
-        }
-    };
-    tokens(state, user, session_id, refresh_token.plain)
-}
-
-fn tokens(
-    state: &AppState,
-    user: Me,
-    session_id: Uuid,
-    refresh_token: String,
-) -> ApiResult<AuthTokens> {
+/// A session's token pair: its refresh token and a freshly signed access token.
+fn tokens(state: &AppState, session: Session) -> ApiResult<AuthTokens> {
     Ok(AuthTokens {
-        access_token: state.jwt.issue(user.id, session_id)?,
-        refresh_token,
+        access_token: state.jwt.issue(session.user.id, session.session_id)?,
+        refresh_token: session.refresh_token,
         token_type: "Bearer".into(),
         expires_in: state.jwt.ttl_secs,
-        user,
+        user: session.user,
     })
-}
-
-fn refresh_expiry(state: &AppState) -> chrono::DateTime<Utc> {
-    Utc::now() + Duration::days(state.config.settings.refresh_token_ttl_days)
 }
 
 #[utoipa::path(
@@ -145,52 +55,16 @@ pub async fn register(
     body: web::Json<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let ip = state.limits.client_ip(&req).to_string();
-    state
-        .limits
-        .check(&state.metrics, &req, Bucket::Register, &ip)
-        .await?;
-    state
-        .limits
-        .check(&state.metrics, &req, Bucket::RegisterHourly, &ip)
-        .await?;
-    let mut errors = Errors::default();
-    let username = errors.check(Username::parse("username", &body.username));
-    let email = errors.check(Email::parse("email", &body.email));
-    let password = errors.check(Password::parse("password", &body.password));
-    errors.into_result().map_err(ApiError::validation)?;
-    let (Some(username), Some(email), Some(password)) = (username, email, password) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated fields missing"
-        )));
-    };
-
-    let password_hash = hash_on_blocking_pool(&state, password.as_str().to_string()).await?;
-    let session_id = Uuid::now_v7();
-    let refresh_token = OpaqueToken::generate();
-    let verify = OpaqueToken::generate();
-    let settings = &state.config.settings;
-    let row = accounts::register(
-        &state.db,
-        NewUser {
-            id: Uuid::now_v7(),
-            username: username.as_str(),
-            email: email.as_str(),
-            password_hash: &password_hash,
-        },
-        NewSession {
-            id: session_id,
-            refresh_hash: &refresh_token.hash,
-            expires_at: refresh_expiry(&state),
-        },
-        NewEmailToken {
-            plain: &verify.plain,
-            hash: &verify.hash,
-            expires_at: Utc::now() + Duration::hours(settings.email_verification_ttl_hours),
-        },
-    )
-    .await?;
-    let body = start_session(&state, row.into(), Some((session_id, refresh_token))).await?;
-    Ok(HttpResponse::Created().json(body))
+    for bucket in [Bucket::Register, Bucket::RegisterHourly] {
+        state
+            .limits
+            .check(&state.metrics, &req, bucket, &ip)
+            .await?;
+    }
+    let auth = &state.config.settings.auth;
+    let written = accounts::register(&state.db, &state.passwords, auth, body.into_inner()).await?;
+    let session = state.commit_anonymous(written).await;
+    Ok(HttpResponse::Created().json(tokens(&state, session)?))
 }
 
 #[utoipa::path(
@@ -218,24 +92,10 @@ pub async fn login(
         .limits
         .check(&state.metrics, &req, Bucket::Login, &subject)
         .await?;
-    let body = body.into_inner();
-    let user = users::by_login(&state.db, body.login.trim()).await?;
-    // Unknown users cost one verification too, so timing does not reveal who has an account.
-    let phc = user.as_ref().map_or_else(
-        || state.dummy_password_hash.clone(),
-        |u| u.password_hash.clone(),
-    );
-    let matches = verify_on_blocking_pool(&state, body.password, phc).await?;
-    match user {
-        Some(user) if matches && user.is_banned() => {
-            Err(ApiError::new(ErrorCode::Banned, "This account is banned."))
-        }
-        Some(user) if matches => Ok(web::Json(start_session(&state, user.into(), None).await?)),
-        _ => Err(ApiError::new(
-            ErrorCode::InvalidCredentials,
-            "The login or password is wrong.",
-        )),
-    }
+    let auth = &state.config.settings.auth;
+    let written = accounts::login(&state.db, &state.passwords, auth, body.into_inner()).await?;
+    let session = state.commit_anonymous(written).await;
+    Ok(web::Json(tokens(&state, session)?))
 }
 
 #[utoipa::path(
@@ -251,45 +111,11 @@ pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
 ) -> ApiResult<web::Json<AuthTokens>> {
-    let next = OpaqueToken::generate();
-    // A reused refresh token revokes its session.
-    state
-        .commit_anonymous(Written::new((), [Change::SessionsChanged]))
-        .await;
-    let mut conn = state.db.acquire().await?;
-    let rotation = sessions::rotate(
-        &mut conn,
-        &secrets::hash_token(&body.refresh_token),
-        &next.hash,
-        refresh_expiry(&state),
-    )
-    .await?;
-    drop(conn);
-    match rotation {
-        Rotation::Rotated {
-            session_id,
-            user_id,
-        } => {
-            let user = users::by_id(&state.db, user_id)
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("The account no longer exists."))?;
-            Ok(web::Json(tokens(
-                &state,
-                user.into(),
-                session_id,
-                next.plain,
-            )?))
-        }
-        Rotation::ReuseDetected => {
-            tracing::warn!("refresh token reused; session revoked");
-            Err(ApiError::unauthorized(
-                "This refresh token was already used; the session has been ended.",
-            ))
-        }
-        Rotation::Invalid => Err(ApiError::unauthorized(
-            "The refresh token is invalid or expired.",
-        )),
-    }
+    let auth = &state.config.settings.auth;
+    let written = accounts::refresh(&state.db, auth, body.into_inner()).await?;
+    // A reused token ends its session (a change) and is still refused.
+    let session = state.commit_anonymous(written).await?;
+    Ok(web::Json(tokens(&state, session)?))
 }
 
 #[utoipa::path(
@@ -302,10 +128,8 @@ pub async fn refresh(
 )]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    sessions::revoke(&state.db, user.session_id, "logout").await?;
-    state
-        .commit_anonymous(Written::new((), [Change::SessionsChanged]))
-        .await;
+    let written = accounts::logout(&state.db, user.session_id).await?;
+    state.commit_anonymous(written).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -322,14 +146,8 @@ pub async fn verify_email(
     state: web::Data<AppState>,
     body: web::Json<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
-    if accounts::verify_email(&state.db, &secrets::hash_token(&body.token)).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::InvalidToken,
-            "The token is invalid, used or expired.",
-        ))
-    }
+    accounts::verify_email(&state.db, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(
@@ -342,17 +160,9 @@ pub async fn password_reset(
     state: web::Data<AppState>,
     body: web::Json<PasswordResetRequest>,
 ) -> ApiResult<HttpResponse> {
+    let auth = &state.config.settings.auth;
+    accounts::request_password_reset(&state.db, auth, body.into_inner()).await?;
     // Always 202, so the answer does not reveal which addresses have accounts.
-    if let Some(user) = users::by_email(&state.db, body.email.trim()).await? {
-        let token = OpaqueToken::generate();
-        let ttl = Duration::minutes(state.config.settings.password_reset_ttl_minutes);
-        let new = NewEmailToken {
-            plain: &token.plain,
-            hash: &token.hash,
-            expires_at: Utc::now() + ttl,
-        };
-        accounts::request_password_reset(&state.db, &user, new).await?;
-    }
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -370,22 +180,7 @@ pub async fn password_reset_confirm(
     state: web::Data<AppState>,
     body: web::Json<PasswordResetConfirm>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let password = Password::parse("new_password", &body.new_password)
-        .map_err(|e| ApiError::validation(vec![e]))?;
-    let password_hash = hash_on_blocking_pool(&state, password.as_str().to_string()).await?;
-    let reset =
-        accounts::reset_password(&state.db, &secrets::hash_token(&body.token), &password_hash)
-            .await?;
-    // The reset ended every session of the account.
-    state
-        .commit_anonymous(Written::new((), [Change::SessionsChanged]))
-        .await;
-    match reset {
-        Some(_) => Ok(HttpResponse::NoContent().finish()),
-        None => Err(ApiError::new(
-            ErrorCode::InvalidToken,
-            "The token is invalid, used or expired.",
-        )),
-    }
+    let written = accounts::reset_password(&state.db, &state.passwords, body.into_inner()).await?;
+    state.commit_anonymous(written).await;
+    Ok(HttpResponse::NoContent().finish())
 }

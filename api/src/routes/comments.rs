@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Paging;
 use crate::state::AppState;
 use crate::{idempotency, threads};
 
@@ -38,20 +39,6 @@ pub struct ThreadParams {
 
 async fn load(state: &AppState, id: Uuid) -> ApiResult<CommentRow> {
     Ok(service::access::comment(&state.db, id).await?)
-}
-
-async fn create(
-    state: &AppState,
-    user: &AuthUser,
-    post_id: Uuid,
-    body: &CreateComment,
-) -> ApiResult<(StatusCode, serde_json::Value)> {
-    let written = service::comments::create(&state.db, &user.actor(), post_id, body).await?;
-    let comment = state.commit(user, written).await;
-    Ok((
-        StatusCode::CREATED,
-        serde_json::to_value(comment).map_err(ApiError::internal)?,
-    ))
 }
 
 #[utoipa::path(
@@ -82,7 +69,10 @@ pub async fn create_comment(
         &req,
         &body,
         crate::limits::Bucket::Comments,
-        || create(&state, &user, *id, &body),
+        || async {
+            let written = service::comments::create(&state.db, &user.actor(), *id, &body).await?;
+            Ok((StatusCode::CREATED, state.commit(&user, written).await))
+        },
     )
     .await
 }
@@ -241,13 +231,11 @@ pub struct UserCommentsQuery {
     /// `new` (default) or `top`.
     #[param(inline)]
     pub sort: Option<AuthorSort>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
 #[utoipa::path(
     tag = "accounts",
-    params(("username" = String, Path), UserCommentsQuery),
+    params(("username" = String, Path), UserCommentsQuery, Paging),
     responses(
         (status = 200, description = "The user's comments (without replies)", body = Page<Comment>),
         (status = 404, description = "No such user"),
@@ -259,14 +247,14 @@ pub async fn user_comments(
     user: MaybeUser,
     username: web::Path<String>,
     query: web::Query<UserCommentsQuery>,
+    page: Paging,
 ) -> ApiResult<web::Json<Page<Comment>>> {
     let author = users::by_username(&state.db, &username)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
     let sort = query.sort.unwrap_or_default();
     let scope = format!("user_comments:{}", sort.as_str());
-    let PageRequest { limit, after } =
-        PageRequest::parse(query.limit, query.cursor.as_deref(), &scope)?;
+    let PageRequest { limit, after } = page.request(&scope)?;
     let rows = comments::by_author(
         state.reader(user.0.as_ref()).await,
         author.id,

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Paging;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -20,9 +21,6 @@ pub struct ListCommunities {
     pub sort: Option<CommunitySort>,
     /// Name prefix or full-text query.
     pub q: Option<String>,
-    /// 1-100, default 25.
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,7 +61,7 @@ pub async fn create_community(
 
 #[utoipa::path(
     tag = "communities",
-    params(ListCommunities),
+    params(ListCommunities, Paging),
     responses(
         (status = 200, description = "A page of communities", body = Page<Community>),
         (status = 400, description = "Invalid query or cursor"),
@@ -74,10 +72,10 @@ pub async fn list_communities(
     state: web::Data<AppState>,
     user: MaybeUser,
     query: web::Query<ListCommunities>,
+    page: Paging,
 ) -> ApiResult<web::Json<Page<Community>>> {
     let sort = query.sort.unwrap_or_default();
-    let PageRequest { limit, after } =
-        PageRequest::parse(query.limit, query.cursor.as_deref(), sort.scope())?;
+    let PageRequest { limit, after } = page.request(sort.scope())?;
     let db = state.reader(user.0.as_ref()).await;
     let rows = communities::list(
         db,

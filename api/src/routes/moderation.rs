@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Paging;
 use crate::idempotency;
 use crate::moderation::require_moderator;
 use crate::routes::communities::load;
-use crate::routes::me::PageQuery;
 use crate::state::AppState;
 
 async fn post_action(
@@ -208,14 +208,12 @@ pub struct ReportsQuery {
     /// `open` (default) or `resolved`.
     #[param(inline)]
     pub status: Option<ReportStatus>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
 #[utoipa::path(
     tag = "moderation",
     security(("bearer" = [])),
-    params(("name" = String, Path), ReportsQuery),
+    params(("name" = String, Path), ReportsQuery, Paging),
     responses(
         (status = 200, description = "The community's reports, newest first", body = Page<Report>),
         (status = 401, description = "No valid token"),
@@ -229,13 +227,13 @@ pub async fn list_reports(
     user: AuthUser,
     name: web::Path<String>,
     query: web::Query<ReportsQuery>,
+    page: Paging,
 ) -> ApiResult<web::Json<Page<Report>>> {
     let community = load(&state, &name, Some(user.user_id)).await?;
     require_moderator(&state, community.id, &user).await?;
     let status = query.status.unwrap_or_default();
     let scope = format!("reports:{}", status.as_str());
-    let PageRequest { limit, after } =
-        PageRequest::parse(query.limit, query.cursor.as_deref(), &scope)?;
+    let PageRequest { limit, after } = page.request(&scope)?;
     let rows = reports::reports(&state.db, community.id, status, after.as_ref(), limit).await?;
     let (items, next_cursor) =
         finish_page(rows, limit, |r| Cursor::after(scope.clone(), None, r.id));
@@ -318,7 +316,7 @@ pub async fn unban_user(
 #[utoipa::path(
     tag = "moderation",
     security(("bearer" = [])),
-    params(("name" = String, Path), PageQuery),
+    params(("name" = String, Path), Paging),
     responses(
         (status = 200, description = "Bans in force", body = Page<CommunityBan>),
         (status = 401, description = "No valid token"),
@@ -331,13 +329,12 @@ pub async fn list_bans(
     state: web::Data<AppState>,
     user: AuthUser,
     name: web::Path<String>,
-    query: web::Query<PageQuery>,
+    page: Paging,
 ) -> ApiResult<web::Json<Page<CommunityBan>>> {
     const SCOPE: &str = "bans";
     let community = load(&state, &name, Some(user.user_id)).await?;
     require_moderator(&state, community.id, &user).await?;
-    let PageRequest { limit, after } =
-        PageRequest::parse(query.limit, query.cursor.as_deref(), SCOPE)?;
+    let PageRequest { limit, after } = page.request(SCOPE)?;
     let rows = bans::bans(&state.db, community.id, after.as_ref(), limit).await?;
     let (rows, next_cursor) = finish_page(rows, limit, |(_, id)| Cursor::after(SCOPE, None, *id));
     Ok(web::Json(Page {
@@ -348,7 +345,7 @@ pub async fn list_bans(
 
 #[utoipa::path(
     tag = "communities",
-    params(("name" = String, Path), PageQuery),
+    params(("name" = String, Path), Paging),
     responses(
         (status = 200, description = "Every moderator action in this community, newest first (public)", body = Page<ModlogEntry>),
         (status = 404, description = "No such community"),
@@ -359,12 +356,11 @@ pub async fn community_modlog(
     state: web::Data<AppState>,
     user: MaybeUser,
     name: web::Path<String>,
-    query: web::Query<PageQuery>,
+    page: Paging,
 ) -> ApiResult<web::Json<Page<ModlogEntry>>> {
     const SCOPE: &str = "modlog";
     let community = load(&state, &name, user.id()).await?;
-    let PageRequest { limit, after } =
-        PageRequest::parse(query.limit, query.cursor.as_deref(), SCOPE)?;
+    let PageRequest { limit, after } = page.request(SCOPE)?;
     let rows = modlog::modlog(&state.db, Some(community.id), after.as_ref(), limit).await?;
     let (items, next_cursor) = finish_page(rows, limit, |r| Cursor::after(SCOPE, None, r.id));
     Ok(web::Json(Page { items, next_cursor }))

@@ -2,7 +2,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use forum_domain::model::{Page, Post, VoteResult};
 use forum_domain::model::{Sort, Window};
-use forum_domain::rules::paging::{Cursor, clamp_limit};
 use forum_domain::service;
 use forum_domain::service::posts::{CreatePost, UpdatePost};
 use forum_domain::service::votes::VoteRequest;
@@ -13,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::{AuthUser, MaybeUser};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Paging;
 use crate::routes::communities::load;
 use crate::state::AppState;
 use crate::{idempotency, listings};
@@ -28,12 +28,9 @@ pub struct ListPosts {
     /// Time window of `top` and `controversial` (default `day`).
     #[param(inline)]
     pub t: Option<Window>,
-    /// 1-100, default 25.
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
-fn listing(query: &ListPosts, scope: Scope) -> ApiResult<Listing> {
+fn listing(query: &ListPosts, page: &Paging, scope: Scope) -> ApiResult<Listing> {
     let sort = query.sort.unwrap_or_default();
     let window = query.t.unwrap_or_default();
     let mut listing = Listing {
@@ -41,27 +38,11 @@ fn listing(query: &ListPosts, scope: Scope) -> ApiResult<Listing> {
         window,
         scope,
         after: None,
-        limit: clamp_limit(query.limit),
+        limit: page.limit(),
         include_removed: false,
     };
-    if let Some(raw) = &query.cursor {
-        listing.after = Some(Cursor::decode(raw, &listing.cursor_scope())?);
-    }
+    listing.after = page.request(&listing.cursor_scope())?.after;
     Ok(listing)
-}
-
-async fn create(
-    state: &AppState,
-    user: &AuthUser,
-    community: &str,
-    body: &CreatePost,
-) -> ApiResult<(StatusCode, serde_json::Value)> {
-    let written = service::posts::create(&state.db, &user.actor(), community, body).await?;
-    let post = state.commit(user, written).await;
-    Ok((
-        StatusCode::CREATED,
-        serde_json::to_value(post).map_err(ApiError::internal)?,
-    ))
 }
 
 #[utoipa::path(
@@ -93,7 +74,10 @@ pub async fn create_post(
         &req,
         &body,
         crate::limits::Bucket::Posts,
-        || create(&state, &user, &name, &body),
+        || async {
+            let written = service::posts::create(&state.db, &user.actor(), &name, &body).await?;
+            Ok((StatusCode::CREATED, state.commit(&user, written).await))
+        },
     )
     .await
 }
@@ -123,7 +107,7 @@ pub async fn vote_post(
 
 #[utoipa::path(
     tag = "posts",
-    params(ListPosts),
+    params(ListPosts, Paging),
     responses(
         (status = 200, description = "A page of posts", body = Page<Post>),
         (status = 400, description = "Invalid query or cursor"),
@@ -135,6 +119,7 @@ pub async fn list_posts(
     state: web::Data<AppState>,
     user: MaybeUser,
     query: web::Query<ListPosts>,
+    page: Paging,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     // An anonymous page is everyone's: answered from this process' copy while it is fresh.
@@ -156,7 +141,7 @@ pub async fn list_posts(
         }
         None => (Scope::All, false),
     };
-    let mut listing = listing(&query, scope)?;
+    let mut listing = listing(&query, &page, scope)?;
     // A community's moderators also see its removed posts (uncached; see listings).
     listing.include_removed = moderator;
     let page = listings::post_page(&state, &listing, user.0.as_ref()).await?;
@@ -180,14 +165,12 @@ pub struct FeedQuery {
     pub sort: Option<Sort>,
     #[param(inline)]
     pub t: Option<Window>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
 #[utoipa::path(
     tag = "posts",
     security(("bearer" = [])),
-    params(FeedQuery),
+    params(FeedQuery, Paging),
     responses(
         (status = 200, description = "Posts of the communities you joined", body = Page<Post>),
         (status = 401, description = "No valid token"),
@@ -198,16 +181,15 @@ pub async fn feed(
     state: web::Data<AppState>,
     user: AuthUser,
     query: web::Query<FeedQuery>,
+    page: Paging,
 ) -> ApiResult<web::Json<Page<Post>>> {
     let q = query.into_inner();
     let query = ListPosts {
         community: None,
         sort: q.sort,
         t: q.t,
-        limit: q.limit,
-        cursor: q.cursor,
     };
-    let listing = listing(&query, Scope::Feed(user.user_id))?;
+    let listing = listing(&query, &page, Scope::Feed(user.user_id))?;
     Ok(web::Json(
         listings::post_page(&state, &listing, Some(&user)).await?,
     ))

@@ -1,12 +1,13 @@
 use actix_web::{get, web};
 use forum_domain::model::{Community, Post};
-use forum_domain::rules::paging::{Cursor, clamp_limit, finish_page};
+use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
 use forum_domain::store::{communities, posts};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Paging;
 use crate::listings;
 use crate::state::AppState;
 
@@ -27,8 +28,6 @@ pub struct SearchQuery {
     #[param(rename = "type")]
     #[param(inline)]
     pub kind: Option<SearchType>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
 /// A page of matches: posts or communities, as asked by `type`.
@@ -47,7 +46,7 @@ pub enum SearchHit {
 
 #[utoipa::path(
     tag = "posts",
-    params(SearchQuery),
+    params(SearchQuery, Paging),
     responses(
         (status = 200, description = "Matches, best first", body = SearchResults),
         (status = 400, description = "Invalid query or cursor"),
@@ -59,38 +58,30 @@ pub async fn search(
     state: web::Data<AppState>,
     user: MaybeUser,
     query: web::Query<SearchQuery>,
+    page: Paging,
 ) -> ApiResult<web::Json<SearchResults>> {
     let q = query.q.as_deref().map(str::trim).unwrap_or("");
     if q.is_empty() || q.chars().count() > 256 {
         return Err(ApiError::field("q", "must be 1-256 characters"));
     }
-    let limit = clamp_limit(query.limit);
     let db = state.reader(user.0.as_ref()).await;
     match query.kind.unwrap_or(SearchType::Posts) {
         SearchType::Posts => {
             const SCOPE: &str = "search:posts";
-            let after = query
-                .cursor
-                .as_deref()
-                .map(|c| Cursor::decode(c, SCOPE))
-                .transpose()?;
+            let PageRequest { limit, after } = page.request(SCOPE)?;
             let rows = posts::search(db, q, after.as_ref(), limit).await?;
             let (rows, next) = finish_page(rows, limit, |r| {
                 Cursor::after(SCOPE, Some(r.sort_key), r.id)
             });
-            let page = listings::rows_page(&state, rows, next, user.0.as_ref()).await?;
+            let found = listings::rows_page(&state, rows, next, user.0.as_ref()).await?;
             Ok(web::Json(SearchResults {
-                items: page.items.into_iter().map(SearchHit::Post).collect(),
-                next_cursor: page.next_cursor,
+                items: found.items.into_iter().map(SearchHit::Post).collect(),
+                next_cursor: found.next_cursor,
             }))
         }
         SearchType::Communities => {
             const SCOPE: &str = "search:communities";
-            let after = query
-                .cursor
-                .as_deref()
-                .map(|c| Cursor::decode(c, SCOPE))
-                .transpose()?;
+            let PageRequest { limit, after } = page.request(SCOPE)?;
             let rows = communities::search(db, q, after.as_ref(), limit, user.id()).await?;
             let (rows, next) = finish_page(rows, limit, |(r, rank)| {
                 Cursor::after(SCOPE, Some(*rank), r.id)

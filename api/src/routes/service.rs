@@ -35,7 +35,7 @@ pub async fn live() -> HttpResponse {
 )]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let limit = Duration::from_millis(state.config.settings.redis_timeout_ms.max(500) * 2);
+    let limit = Duration::from_millis(state.config.settings.redis.timeout_ms.max(500) * 2);
     let db = async { sqlx::query("SELECT 1").execute(&state.db).await.is_ok() };
     let redis = async {
         let mut conn = state.redis.clone();

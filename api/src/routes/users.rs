@@ -11,6 +11,7 @@ use crate::auth::MaybeUser;
 use crate::listings;
 
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Paging;
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -38,13 +39,11 @@ pub struct UserPostsQuery {
     /// `new` (default) or `top`.
     #[param(inline)]
     pub sort: Option<AuthorSort>,
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
 }
 
 #[utoipa::path(
     tag = "accounts",
-    params(("username" = String, Path), UserPostsQuery),
+    params(("username" = String, Path), UserPostsQuery, Paging),
     responses(
         (status = 200, description = "The user's posts", body = Page<Post>),
         (status = 404, description = "No such user"),
@@ -56,14 +55,14 @@ pub async fn user_posts(
     user: MaybeUser,
     username: web::Path<String>,
     query: web::Query<UserPostsQuery>,
+    page: Paging,
 ) -> ApiResult<web::Json<Page<Post>>> {
     let author = users::by_username(&state.db, &username)
         .await?
         .ok_or_else(|| ApiError::not_found("No such user."))?;
     let sort = query.sort.unwrap_or_default();
     let scope = format!("user_posts:{}", sort.as_str());
-    let PageRequest { limit, after } =
-        PageRequest::parse(query.limit, query.cursor.as_deref(), &scope)?;
+    let PageRequest { limit, after } = page.request(&scope)?;
     let db = state.reader(user.0.as_ref()).await;
     let rows = posts::by_author(db, author.id, sort, after.as_ref(), limit).await?;
     let (rows, next) = finish_page(rows, limit, |r| {

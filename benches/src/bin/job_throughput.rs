@@ -25,9 +25,9 @@ async fn main() -> anyhow::Result<()> {
 
     let mut config = Config::load()?;
     let prefix = format!("bench:{}:", uuid::Uuid::now_v7().simple());
-    config.settings.redis_prefix = prefix.clone();
-    config.settings.probe_concurrency = concurrency;
-    config.settings.jobs_metrics_addr = String::new();
+    config.settings.redis.prefix = prefix.clone();
+    config.settings.jobs.probe_concurrency = concurrency;
+    config.settings.jobs.metrics_addr = String::new();
     config.settings.log_level = "warn".into();
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -36,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
     }));
     let mut storage =
         forum_jobs::queue::storage::<Envelope<ProbeJob>>(&config, Topic::Probe).await?;
-    let client = redis::Client::open(config.settings.redis_url.as_str())?;
+    let client = redis::Client::open(config.settings.redis.url.as_str())?;
     let mut redis = redis::aio::ConnectionManager::new(client).await?;
 
     let started = Instant::now();

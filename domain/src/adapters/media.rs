@@ -67,33 +67,36 @@ pub fn variant_key(image_id: uuid::Uuid, width: u32) -> String {
 
 /// The public URL of a stored object.
 pub fn url(config: &Config, key: &str) -> String {
-    format!("{}/{key}", config.settings.media_url.trim_end_matches('/'))
+    format!("{}/{key}", config.settings.media.url.trim_end_matches('/'))
 }
 
 /// The configured store: S3-compatible when `s3_bucket` is set, else a local folder.
 pub fn store(config: &Config) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
     let s = &config.settings;
-    if let Some(bucket) = &s.s3_bucket {
+    if let Some(bucket) = &s.media.s3_bucket {
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(bucket)
-            .with_region(&s.s3_region);
-        if let Some(endpoint) = &s.s3_endpoint {
+            .with_region(&s.media.s3_region);
+        if let Some(endpoint) = &s.media.s3_endpoint {
             builder = builder
                 .with_endpoint(endpoint)
                 .with_allow_http(endpoint.starts_with("http://"));
         }
-        if let (Some(id), Some(secret)) = (&config.s3_access_key_id, &config.s3_secret_access_key) {
+        if let (Some(id), Some(secret)) = (
+            &config.secrets.s3_access_key_id,
+            &config.secrets.s3_secret_access_key,
+        ) {
             builder = builder
                 .with_access_key_id(id.expose_secret())
                 .with_secret_access_key(secret.expose_secret());
         }
         return Ok(Arc::new(builder.build()?));
     }
-    std::fs::create_dir_all(&s.media_dir).map_err(|e| object_store::Error::Generic {
+    std::fs::create_dir_all(&s.media.dir).map_err(|e| object_store::Error::Generic {
         store: "local",
         source: Box::new(e),
     })?;
-    Ok(Arc::new(LocalFileSystem::new_with_prefix(&s.media_dir)?))
+    Ok(Arc::new(LocalFileSystem::new_with_prefix(&s.media.dir)?))
 }
 
 #[cfg(test)]

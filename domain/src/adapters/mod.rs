@@ -3,5 +3,6 @@
 //! `model`, `rules`, `store` or `service` imports these.
 
 pub mod media;
+pub mod passwords;
 pub mod queues;
 pub mod telemetry;

@@ -11,6 +11,7 @@
 //! never bodies or secrets, so one request can be followed from the route to the store.
 
 pub mod access;
+pub mod accounts;
 pub mod admin;
 pub mod comments;
 pub mod communities;

@@ -82,8 +82,8 @@ pub struct LlmConfig {
 impl LlmConfig {
     /// From the `FORUM_*` settings; unknown names in `summary_providers` are logged and ignored.
     pub fn from_config(config: &Config) -> Self {
-        let s = &config.settings;
-        let timeout = Duration::from_millis(s.llm_timeout_ms.max(1));
+        let s = &config.settings.llm;
+        let timeout = Duration::from_millis(s.timeout_ms.max(1));
         let mut providers: Vec<ProviderConfig> = Vec::new();
         for name in s
             .summary_providers
@@ -105,7 +105,7 @@ impl LlmConfig {
                     kind,
                     base_url: s.openai_base_url.clone(),
                     model: s.openai_model.clone(),
-                    api_key: config.openai_api_key.clone(),
+                    api_key: config.secrets.openai_api_key.clone(),
                     timeout,
                     price_input_per_mtok: s.openai_price_input_per_mtok,
                     price_output_per_mtok: s.openai_price_output_per_mtok,
@@ -114,7 +114,7 @@ impl LlmConfig {
                     kind,
                     base_url: s.anthropic_base_url.clone(),
                     model: s.anthropic_model.clone(),
-                    api_key: config.anthropic_api_key.clone(),
+                    api_key: config.secrets.anthropic_api_key.clone(),
                     timeout,
                     price_input_per_mtok: s.anthropic_price_input_per_mtok,
                     price_output_per_mtok: s.anthropic_price_output_per_mtok,

@@ -1,14 +1,19 @@
 use forum_tests::reqwest::StatusCode;
 use forum_tests::serde_json::{Value, json};
-use forum_tests::{TestApp, problem};
+use forum_tests::wire::{AuthTokens, Me, Profile};
+use forum_tests::{TestApp, problem, refused};
 
 #[tokio::test]
 async fn register_login_and_me() {
     let app = TestApp::spawn().await;
     let alice = app.register("Alice_1").await;
-    assert_eq!(alice.user["username"], "Alice_1");
-    assert_eq!(alice.user["email_verified"], false);
-    assert_eq!(alice.user["role"], "user");
+    assert_eq!(alice.user.username, "Alice_1");
+    assert!(!alice.user.email_verified);
+    assert_eq!(alice.user.role, "user");
+    let me = app.me(&alice.access_token).await;
+    assert_eq!(me.username, "Alice_1");
+    assert!(!me.email_verified);
+    assert_eq!(me.role, "user");
     assert!(
         alice.refresh_token.len() >= 43,
         "refresh token carries >= 256 bits"
@@ -16,41 +21,30 @@ async fn register_login_and_me() {
 
     // Login by username (any case) and by email.
     for login in ["alice_1", "ALICE_1@example.com"] {
-        let res = app.login(login, &alice.password).await;
-        assert_eq!(res.status(), StatusCode::OK, "login as {login}");
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["token_type"], "Bearer");
-        assert_eq!(body["expires_in"], 900);
-        let me: Value = app
-            .get("/api/v1/me", body["access_token"].as_str())
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(me["username"], "Alice_1");
-        assert_eq!(me["email"], "Alice_1@example.com");
+        let tokens: AuthTokens =
+            TestApp::expect(app.login(login, &alice.password).await, StatusCode::OK).await;
+        assert_eq!(tokens.token_type, "Bearer");
+        assert_eq!(tokens.expires_in, 900);
+        assert_eq!(tokens.user.username, "Alice_1");
+        let me = app.me(&tokens.access_token).await;
+        assert_eq!(me.username, "Alice_1");
+        assert_eq!(me.email, "Alice_1@example.com");
     }
 
     let wrong = app.login("alice_1", "not-the-password").await;
-    let body = problem(wrong, StatusCode::UNAUTHORIZED).await;
-    assert_eq!(body["code"], "invalid_credentials");
+    assert_eq!(
+        refused(wrong, StatusCode::UNAUTHORIZED).await.code,
+        "invalid_credentials"
+    );
     let unknown = app.login("nobody_here", "whatever-password").await;
     problem(unknown, StatusCode::UNAUTHORIZED).await;
 
     problem(app.get("/api/v1/me", None).await, StatusCode::UNAUTHORIZED).await;
 
-    let public: Value = app
-        .get("/api/v1/users/alice_1", None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(public["username"], "Alice_1");
-    assert_eq!(public["post_karma"], 0);
-    assert!(
-        public.get("email").is_none(),
-        "public profile hides the email: {public}"
-    );
+    let public = app.profile("alice_1").await;
+    assert_eq!(public.username, "Alice_1");
+    assert_eq!(public.post_karma, 0);
+    assert_eq!(public.email, None, "the public profile hides the email");
     problem(
         app.get("/api/v1/users/nobody_here", None).await,
         StatusCode::NOT_FOUND,
@@ -64,55 +58,50 @@ async fn duplicates_in_another_case_conflict() {
     app.register("bob_smith").await;
     let same_name =
         json!({"username": "BOB_SMITH", "email": "other@example.com", "password": "password123"});
-    let body = problem(
+    let body = refused(
         app.post("/api/v1/auth/register", &same_name, None).await,
         StatusCode::CONFLICT,
     )
     .await;
-    assert_eq!(body["errors"][0]["field"], "username");
+    assert_eq!(body.fields(), ["username"]);
     let same_email = json!({"username": "bob_other", "email": "Bob_Smith@EXAMPLE.com", "password": "password123"});
-    let body = problem(
+    let body = refused(
         app.post("/api/v1/auth/register", &same_email, None).await,
         StatusCode::CONFLICT,
     )
     .await;
-    assert_eq!(body["errors"][0]["field"], "email");
+    assert_eq!(body.fields(), ["email"]);
 }
 
 #[tokio::test]
 async fn invalid_registrations_list_their_fields() {
     let app = TestApp::spawn().await;
     let bad = json!({"username": "no spaces!", "email": "not-an-email", "password": "short"});
-    let body = problem(
+    let body = refused(
         app.post("/api/v1/auth/register", &bad, None).await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    let mut fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let mut fields = body.fields();
     fields.sort_unstable();
-    assert_eq!(fields, ["email", "password", "username"], "{body}");
+    assert_eq!(fields, ["email", "password", "username"], "{body:?}");
 
     let too_long =
         json!({"username": "ok_name", "email": "ok@example.com", "password": "x".repeat(129)});
-    let body = problem(
+    let body = refused(
         app.post("/api/v1/auth/register", &too_long, None).await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(body["errors"][0]["field"], "password");
+    assert_eq!(body.fields(), ["password"]);
 
     let missing = json!({"username": "ok_name", "password": "long-enough"});
-    let body = problem(
+    let body = refused(
         app.post("/api/v1/auth/register", &missing, None).await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(body["errors"][0]["field"], "email");
+    assert_eq!(body.fields(), ["email"]);
 }
 
 #[tokio::test]
@@ -120,40 +109,17 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     let app = TestApp::spawn().await;
     let carol = app.register("carol").await;
 
-    let res = app
-        .post(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": carol.refresh_token}),
-            None,
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let second: Value = res.json().await.unwrap();
-    let second_refresh = second["refresh_token"].as_str().unwrap().to_string();
-    let second_access = second["access_token"].as_str().unwrap().to_string();
+    let second: AuthTokens =
+        TestApp::expect(app.refresh(&carol.refresh_token).await, StatusCode::OK).await;
+    let (second_refresh, second_access) = (second.refresh_token, second.access_token);
     assert_ne!(second_refresh, carol.refresh_token);
-    assert_eq!(
-        app.get("/api/v1/me", Some(&second_access)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.me(&second_access).await.username, "carol");
 
     // The spent token is refused, and presenting it ends the whole family.
-    let replay = app
-        .post(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": carol.refresh_token}),
-            None,
-        )
-        .await;
-    problem(replay, StatusCode::UNAUTHORIZED).await;
-    let after = app
-        .post(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": second_refresh}),
-            None,
-        )
-        .await;
-    problem(after, StatusCode::UNAUTHORIZED).await;
+    let replay = app.refresh(&carol.refresh_token).await;
+    refused(replay, StatusCode::UNAUTHORIZED).await;
+    let after = app.refresh(&second_refresh).await;
+    refused(after, StatusCode::UNAUTHORIZED).await;
     problem(
         app.get("/api/v1/me", Some(&second_access)).await,
         StatusCode::UNAUTHORIZED,
@@ -169,26 +135,15 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     let res = app.login("carol", &carol.password).await;
     assert_eq!(res.status(), StatusCode::OK);
 
-    let garbage = app
-        .post(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": "nope"}),
-            None,
-        )
-        .await;
-    problem(garbage, StatusCode::UNAUTHORIZED).await;
+    refused(app.refresh("nope").await, StatusCode::UNAUTHORIZED).await;
 }
 
 #[tokio::test]
 async fn logout_ends_the_session() {
     let app = TestApp::spawn().await;
     let dave = app.register("dave").await;
-    let other = app
-        .login("dave", &dave.password)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let other: AuthTokens =
+        TestApp::expect(app.login("dave", &dave.password).await, StatusCode::OK).await;
 
     let res = app
         .post("/api/v1/auth/logout", &json!({}), Some(&dave.access_token))
@@ -199,21 +154,10 @@ async fn logout_ends_the_session() {
         StatusCode::UNAUTHORIZED,
     )
     .await;
-    let refresh = app
-        .post(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": dave.refresh_token}),
-            None,
-        )
-        .await;
-    problem(refresh, StatusCode::UNAUTHORIZED).await;
+    let refresh = app.refresh(&dave.refresh_token).await;
+    refused(refresh, StatusCode::UNAUTHORIZED).await;
     // Only that session: the other login still works.
-    assert_eq!(
-        app.get("/api/v1/me", other["access_token"].as_str())
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.me(&other.access_token).await.username, "dave");
 }
 
 fn b64(value: &Value) -> String {
@@ -348,14 +292,8 @@ async fn password_reset_flow() {
         StatusCode::UNAUTHORIZED,
     )
     .await;
-    let refresh = app
-        .post(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": fay.refresh_token}),
-            None,
-        )
-        .await;
-    problem(refresh, StatusCode::UNAUTHORIZED).await;
+    let refresh = app.refresh(&fay.refresh_token).await;
+    refused(refresh, StatusCode::UNAUTHORIZED).await;
     problem(
         app.login("fay", &fay.password).await,
         StatusCode::UNAUTHORIZED,
@@ -368,13 +306,13 @@ async fn password_reset_flow() {
 
     // Single use.
     let again = json!({"token": token, "new_password": "another-password"});
-    let body = problem(
+    let body = refused(
         app.post("/api/v1/auth/password-reset/confirm", &again, None)
             .await,
         StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(body["code"], "invalid_token");
+    assert_eq!(body.code, "invalid_token");
     assert_eq!(
         app.login("fay", "brand-new-password").await.status(),
         StatusCode::OK
@@ -396,13 +334,7 @@ async fn email_verification_is_single_use() {
         .post("/api/v1/auth/verify-email", &json!({"token": token}), None)
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let me: Value = app
-        .get("/api/v1/me", Some(&gus.access_token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["email_verified"], true);
+    assert!(app.me(&gus.access_token).await.email_verified);
     let again = app
         .post("/api/v1/auth/verify-email", &json!({"token": token}), None)
         .await;
@@ -416,43 +348,37 @@ async fn patch_me_updates_and_clears_fields() {
     let res = app
         .patch("/api/v1/me", &json!({"display_name": " Hal 9000 ", "bio": "I'm sorry", "email_notifications": false}), &hal.access_token)
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let me: Value = res.json().await.unwrap();
-    assert_eq!(me["display_name"], "Hal 9000");
-    assert_eq!(me["bio"], "I'm sorry");
-    assert_eq!(me["email_notifications"], false);
+    let me: Me = TestApp::expect(res, StatusCode::OK).await;
+    assert_eq!(me.display_name.as_deref(), Some("Hal 9000"));
+    assert_eq!(me.bio.as_deref(), Some("I'm sorry"));
+    assert!(!me.email_notifications);
 
     // Absent fields stay; null clears.
-    let me: Value = app
-        .patch("/api/v1/me", &json!({"bio": null}), &hal.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["display_name"], "Hal 9000");
-    assert!(me["bio"].is_null());
+    let me: Me = TestApp::expect(
+        app.patch("/api/v1/me", &json!({"bio": null}), &hal.access_token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me.display_name.as_deref(), Some("Hal 9000"));
+    assert_eq!(me.bio, None);
 
     let long = json!({"display_name": "x".repeat(51)});
-    let body = problem(
+    let body = refused(
         app.patch("/api/v1/me", &long, &hal.access_token).await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(body["errors"][0]["field"], "display_name");
-    let public: Value = app
-        .get("/api/v1/users/hal", None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(public["display_name"], "Hal 9000");
+    assert_eq!(body.fields(), ["display_name"]);
+    let public: Profile = app.profile("hal").await;
+    assert_eq!(public.display_name.as_deref(), Some("Hal 9000"));
 }
 
 #[tokio::test]
 async fn two_hundred_parallel_registrations_through_pgbouncer() {
     let app = TestApp::spawn().await;
     assert!(
-        app.config.settings.database_url.contains(":6432/"),
+        app.config.settings.db.url.contains(":6432/"),
         "the app must use PgBouncer"
     );
     let started = std::time::Instant::now();
@@ -461,14 +387,13 @@ async fn two_hundred_parallel_registrations_through_pgbouncer() {
         async move {
             let body = json!({"username": format!("user_{i}"), "email": format!("user{i}@example.com"), "password": "parallel-pass"});
             let res = app.post("/api/v1/auth/register", &body, None).await;
-            (res.status(), res.json::<Value>().await.unwrap_or(Value::Null))
+            TestApp::expect::<AuthTokens>(res, StatusCode::CREATED).await
         }
     }))
     .await;
     let mut ids = std::collections::HashSet::new();
-    for (status, body) in &results {
-        assert_eq!(*status, StatusCode::CREATED, "{body}");
-        ids.insert(body["user"]["id"].as_str().unwrap().to_string());
+    for tokens in &results {
+        ids.insert(tokens.user.id);
     }
     assert_eq!(ids.len(), 200, "distinct ids");
     let count: (i64,) = sqlx::query_as("SELECT count(*) FROM users")

@@ -329,7 +329,7 @@ async fn ten_thousand_comments_page_out_completely() {
         .create_post(&u.access_token, "crowd", "Megathread", "")
         .await;
     let p = Uuid::parse_str(id(&post)).unwrap();
-    let author = Uuid::parse_str(u.user["id"].as_str().unwrap()).unwrap();
+    let author = u.user.id;
     // 1,000 top-level comments, then three levels of 3,000 replies each.
     sqlx::query(
         "INSERT INTO comments (id, post_id, author_id, depth, body, body_html, upvotes, downvotes, score)
@@ -588,7 +588,8 @@ async fn pgbouncer_query_count(app: &TestApp) -> i64 {
     let url = app
         .config
         .settings
-        .database_url
+        .db
+        .url
         .rsplit_once('/')
         .map(|(b, _)| format!("{b}/pgbouncer"))
         .unwrap();

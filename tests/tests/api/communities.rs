@@ -1,17 +1,20 @@
 use forum_tests::reqwest::StatusCode;
-use forum_tests::serde_json::{Value, json};
-use forum_tests::{TestApp, problem};
+use forum_tests::serde_json::json;
+use forum_tests::wire::{ApprovedUser, Community, Moderator, Page, Rule};
+use forum_tests::{TestApp, refused};
 
 #[tokio::test]
 async fn create_get_and_list_communities() {
     let app = TestApp::spawn().await;
     let owner = app.register("owner").await;
-    let c = app.create_community(&owner.access_token, "Rust_Lang").await;
-    assert_eq!(c["name"], "Rust_Lang");
-    assert_eq!(c["member_count"], 1);
-    assert_eq!(c["post_count"], 0);
-    assert_eq!(c["is_member"], true);
-    assert_eq!(c["is_moderator"], true);
+    let c = app
+        .create_community_view(&owner.access_token, "Rust_Lang")
+        .await;
+    assert_eq!(c.name, "Rust_Lang");
+    assert_eq!(c.member_count, 1);
+    assert_eq!(c.post_count, 0);
+    assert!(c.is_member, "the creator is a member");
+    assert!(c.is_moderator, "the creator is a moderator");
 
     // Case-insensitive uniqueness.
     let dup = app
@@ -21,18 +24,18 @@ async fn create_get_and_list_communities() {
             Some(&owner.access_token),
         )
         .await;
-    let body = problem(dup, StatusCode::CONFLICT).await;
-    assert_eq!(body["errors"][0]["field"], "name");
+    let body = refused(dup, StatusCode::CONFLICT).await;
+    assert_eq!(body.errors[0].field, "name", "{body:?}");
 
     let bad = json!({"name": "no", "title": "", "rules": [5]});
-    let body = problem(
+    let body = refused(
         app.post("/api/v1/communities", &bad, Some(&owner.access_token))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(body["errors"].as_array().unwrap().len(), 3, "{body}");
-    problem(
+    assert_eq!(body.errors.len(), 3, "{body:?}");
+    refused(
         app.post(
             "/api/v1/communities",
             &json!({"name": "anon_c", "title": "t"}),
@@ -43,10 +46,10 @@ async fn create_get_and_list_communities() {
     )
     .await;
 
-    let anon = app.get_json("/api/v1/communities/rust_lang", None).await;
-    assert_eq!(anon["is_member"], false);
-    assert_eq!(anon["is_moderator"], false);
-    problem(
+    let anon = app.community("rust_lang", None).await;
+    assert!(!anon.is_member);
+    assert!(!anon.is_moderator);
+    refused(
         app.get("/api/v1/communities/nope_nope", None).await,
         StatusCode::NOT_FOUND,
     )
@@ -65,35 +68,30 @@ async fn create_get_and_list_communities() {
         .status(),
         StatusCode::NO_CONTENT
     );
-    let popular = app.get_json("/api/v1/communities?sort=popular", None).await;
-    let names: Vec<&str> = popular["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let popular: Page<Community> = app.get_as("/api/v1/communities?sort=popular", None).await;
+    let names: Vec<&str> = popular.items.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["Rust_Lang", "small_one"]);
-    let newest = app
-        .get_json("/api/v1/communities?sort=new&limit=1", None)
+    let newest: Page<Community> = app
+        .get_as("/api/v1/communities?sort=new&limit=1", None)
         .await;
-    assert_eq!(newest["items"][0]["name"], "small_one");
-    let next = newest["next_cursor"].as_str().unwrap();
-    let page2 = app
-        .get_json(
+    assert_eq!(newest.items[0].name, "small_one");
+    let next = newest.next_cursor.as_deref().unwrap();
+    let page2: Page<Community> = app
+        .get_as(
             &format!("/api/v1/communities?sort=new&limit=1&cursor={next}"),
             None,
         )
         .await;
-    assert_eq!(page2["items"][0]["name"], "Rust_Lang");
-    assert!(page2["next_cursor"].is_null());
-    let found = app.get_json("/api/v1/communities?q=sma", None).await;
-    assert_eq!(found["items"].as_array().unwrap().len(), 1);
-    problem(
+    assert_eq!(page2.items[0].name, "Rust_Lang");
+    assert_eq!(page2.next_cursor, None, "the last page");
+    let found: Page<Community> = app.get_as("/api/v1/communities?q=sma", None).await;
+    assert_eq!(found.items.len(), 1);
+    refused(
         app.get("/api/v1/communities?sort=sideways", None).await,
         StatusCode::BAD_REQUEST,
     )
     .await;
-    problem(
+    refused(
         app.get("/api/v1/communities?cursor=garbage", None).await,
         StatusCode::BAD_REQUEST,
     )
@@ -116,11 +114,9 @@ async fn membership_is_idempotent_and_counted() {
             .await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
-    let c = app
-        .get_json("/api/v1/communities/club", Some(&joiner.access_token))
-        .await;
-    assert_eq!(c["member_count"], 2);
-    assert_eq!(c["is_member"], true);
+    let c = app.community("club", Some(&joiner.access_token)).await;
+    assert_eq!(c.member_count, 2);
+    assert!(c.is_member);
     for _ in 0..2 {
         assert_eq!(
             app.delete("/api/v1/communities/club/membership", &joiner.access_token)
@@ -129,11 +125,9 @@ async fn membership_is_idempotent_and_counted() {
             StatusCode::NO_CONTENT
         );
     }
-    let c = app
-        .get_json("/api/v1/communities/club", Some(&joiner.access_token))
-        .await;
-    assert_eq!(c["member_count"], 1);
-    assert_eq!(c["is_member"], false);
+    let c = app.community("club", Some(&joiner.access_token)).await;
+    assert_eq!(c.member_count, 1);
+    assert!(!c.is_member);
 }
 
 #[tokio::test]
@@ -152,19 +146,23 @@ async fn only_moderators_edit_and_only_owners_manage_moderators() {
             &stranger.access_token,
         )
         .await;
-    problem(res, StatusCode::FORBIDDEN).await;
-    let updated: Value = app
-        .patch("/api/v1/communities/guarded", &patch, &owner.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(updated["title"], "New title");
-    assert_eq!(updated["rules"][1]["title"], "No spam");
+    refused(res, StatusCode::FORBIDDEN).await;
+    let updated: Community = TestApp::expect(
+        app.patch("/api/v1/communities/guarded", &patch, &owner.access_token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(updated.title, "New title");
+    assert!(
+        matches!(&updated.rules[1], Rule::Titled { title, .. } if title == "No spam"),
+        "{:?}",
+        updated.rules
+    );
 
     // Moderators: only the owner (or an admin) adds and removes them.
     let add = json!({"username": "helper"});
-    problem(
+    refused(
         app.post(
             "/api/v1/communities/guarded/moderators",
             &add,
@@ -182,7 +180,7 @@ async fn only_moderators_edit_and_only_owners_manage_moderators() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    problem(
+    refused(
         app.post(
             "/api/v1/communities/guarded/moderators",
             &add,
@@ -192,12 +190,12 @@ async fn only_moderators_edit_and_only_owners_manage_moderators() {
         StatusCode::CONFLICT,
     )
     .await;
-    let mods = app
-        .get_json("/api/v1/communities/guarded/moderators", None)
+    let mods: Vec<Moderator> = app
+        .get_as("/api/v1/communities/guarded/moderators", None)
         .await;
-    assert_eq!(mods[0]["username"], "owner");
-    assert_eq!(mods[0]["role"], "owner");
-    assert_eq!(mods[1]["username"], "helper");
+    assert_eq!(mods[0].username, "owner");
+    assert_eq!(mods[0].role, "owner");
+    assert_eq!(mods[1].username, "helper");
 
     // A plain moderator edits settings but cannot manage moderators.
     let res = app
@@ -215,8 +213,8 @@ async fn only_moderators_edit_and_only_owners_manage_moderators() {
             Some(&helper.access_token),
         )
         .await;
-    problem(res, StatusCode::FORBIDDEN).await;
-    problem(
+    refused(res, StatusCode::FORBIDDEN).await;
+    refused(
         app.delete(
             "/api/v1/communities/guarded/moderators/owner",
             &helper.access_token,
@@ -225,7 +223,7 @@ async fn only_moderators_edit_and_only_owners_manage_moderators() {
         StatusCode::FORBIDDEN,
     )
     .await;
-    problem(
+    refused(
         app.delete(
             "/api/v1/communities/guarded/moderators/owner",
             &owner.access_token,
@@ -243,7 +241,7 @@ async fn only_moderators_edit_and_only_owners_manage_moderators() {
         .status(),
         StatusCode::NO_CONTENT
     );
-    problem(
+    refused(
         app.delete(
             "/api/v1/communities/guarded/moderators/helper",
             &owner.access_token,
@@ -282,13 +280,13 @@ async fn restricted_communities_take_posts_from_mods_and_approved_users_only() {
             Some(&outsider.access_token),
         )
         .await;
-    problem(res, StatusCode::FORBIDDEN).await;
+    refused(res, StatusCode::FORBIDDEN).await;
     app.create_post(&owner.access_token, "announcements", "from the owner", "")
         .await;
 
     // Approval is for moderators; then the outsider may post.
     let approve = json!({"username": "outsider"});
-    problem(
+    refused(
         app.post(
             "/api/v1/communities/announcements/approved",
             &approve,
@@ -298,7 +296,7 @@ async fn restricted_communities_take_posts_from_mods_and_approved_users_only() {
         StatusCode::FORBIDDEN,
     )
     .await;
-    problem(
+    refused(
         app.get(
             "/api/v1/communities/announcements/approved",
             Some(&outsider.access_token),
@@ -315,17 +313,17 @@ async fn restricted_communities_take_posts_from_mods_and_approved_users_only() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    let approved = app
-        .get_json(
+    let approved: Vec<ApprovedUser> = app
+        .get_as(
             "/api/v1/communities/announcements/approved",
             Some(&owner.access_token),
         )
         .await;
-    assert_eq!(approved[0]["username"], "outsider");
+    assert_eq!(approved[0].username, "outsider");
     app.create_post(&outsider.access_token, "announcements", "approved now", "")
         .await;
 
-    problem(
+    refused(
         app.delete(
             "/api/v1/communities/announcements/approved/outsider",
             &outsider.access_token,
@@ -350,9 +348,7 @@ async fn restricted_communities_take_posts_from_mods_and_approved_users_only() {
             Some(&outsider.access_token),
         )
         .await;
-    problem(res, StatusCode::FORBIDDEN).await;
-    let c = app
-        .get_json("/api/v1/communities/announcements", None)
-        .await;
-    assert_eq!(c["post_count"], 2);
+    refused(res, StatusCode::FORBIDDEN).await;
+    let c = app.community("announcements", None).await;
+    assert_eq!(c.post_count, 2);
 }

@@ -63,7 +63,7 @@ async fn redis_stopping_and_returning() {
     let mut redis = start_redis(port);
     let app = TestApp::builder()
         .redis_url(&format!("redis://127.0.0.1:{port}"))
-        .settings(|s| s.quota_login_per_minute = 3)
+        .settings(|s| s.rate_limits.login_per_minute = 3)
         .spawn()
         .await;
     let user = app.register("resilient").await;
@@ -139,17 +139,12 @@ async fn pgbouncer_stopping_and_returning() {
     stack("up-pgbouncer", port, &run_dir);
     let app = TestApp::builder()
         .settings(move |s| {
-            s.database_url = s.database_url.replacen(":6432/", &format!(":{port}/"), 1);
-            s.database_acquire_timeout_ms = 1_000;
+            s.db.url = s.db.url.replacen(":6432/", &format!(":{port}/"), 1);
+            s.db.acquire_timeout_ms = 1_000;
         })
         .spawn()
         .await;
-    assert!(
-        app.config
-            .settings
-            .database_url
-            .contains(&format!(":{port}/"))
-    );
+    assert!(app.config.settings.db.url.contains(&format!(":{port}/")));
     let user = app.register("through_bouncer").await;
     app.create_community(&user.access_token, "bounced").await;
     assert_eq!(

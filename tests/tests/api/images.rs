@@ -188,7 +188,7 @@ async fn a_png_claiming_50000_squared_fails_cleanly_and_text_is_refused_with_415
     let dead: u64 = redis::cmd("HLEN")
         .arg(format!(
             "{}images:forum:dead",
-            app.config.settings.redis_prefix
+            app.config.settings.redis.prefix
         ))
         .query_async(&mut redis)
         .await
@@ -221,7 +221,7 @@ async fn a_png_claiming_50000_squared_fails_cleanly_and_text_is_refused_with_415
 async fn avatars_replace_the_profile_picture_and_uploads_are_limited_and_idempotent() {
     let smtp = SmtpSink::start();
     let app = TestApp::builder()
-        .settings(|s| s.upload_max_bytes = 200_000)
+        .settings(|s| s.media.upload_max_bytes = 200_000)
         .spawn()
         .await;
     let _workers = app.workers(smtp.port, None);

@@ -341,7 +341,7 @@ async fn dead_jobs_are_listed_and_retried_by_admins_only() {
         .unwrap()
         .port();
     // SMTP unreachable: the verification email fails twice and lands in the dead set.
-    let failing = app.workers_with(nowhere, None, |c| c.settings.email_max_attempts = 2);
+    let failing = app.workers_with(nowhere, None, |c| c.settings.jobs.email_max_attempts = 2);
     app.register("deadletter").await;
     let admin = app.admin("jobsadmin").await;
     let user = app.register("nosy").await;
@@ -424,8 +424,8 @@ async fn finished_jobs_are_removed_from_redis_on_schedule() {
     let smtp = SmtpSink::start();
     let app = TestApp::spawn().await;
     let _workers = app.workers_with(smtp.port, None, |c| {
-        c.settings.probe_concurrency = 4;
-        c.settings.job_cleanup_interval_secs = 1;
+        c.settings.jobs.probe_concurrency = 4;
+        c.settings.jobs.cleanup_interval_secs = 1;
     });
     let mut ids = Vec::new();
     for _ in 0..20 {

@@ -13,7 +13,7 @@ fn header(res: &forum_tests::reqwest::Response, name: &str) -> String {
 #[tokio::test]
 async fn login_flood_gets_429_with_rate_limit_headers() {
     let app = TestApp::builder()
-        .settings(|s| s.quota_login_per_minute = 3)
+        .settings(|s| s.rate_limits.login_per_minute = 3)
         .spawn()
         .await;
     app.register("flooded").await;
@@ -47,7 +47,7 @@ async fn login_flood_gets_429_with_rate_limit_headers() {
 #[tokio::test]
 async fn quotas_are_shared_by_api_processes() {
     let app = TestApp::builder()
-        .settings(|s| s.quota_posts_per_hour = 4)
+        .settings(|s| s.rate_limits.posts_per_hour = 4)
         .spawn()
         .await;
     let other = app.sibling().await;
@@ -87,7 +87,7 @@ async fn quotas_are_shared_by_api_processes() {
 async fn quotas_fall_back_to_the_process_when_redis_is_down() {
     let app = TestApp::builder()
         .redis_url("redis://127.0.0.1:1")
-        .settings(|s| s.quota_login_per_minute = 2)
+        .settings(|s| s.rate_limits.login_per_minute = 2)
         .spawn()
         .await;
     app.register("offline_user").await;
@@ -120,7 +120,7 @@ async fn quotas_fall_back_to_the_process_when_redis_is_down() {
 async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     // Untrusted peer: every spoofed address still lands in the peer's bucket.
     let app = TestApp::builder()
-        .settings(|s| s.quota_login_per_minute = 2)
+        .settings(|s| s.rate_limits.login_per_minute = 2)
         .spawn()
         .await;
     let statuses: Vec<StatusCode> = futures_util::future::join_all((0..3).map(|i| {
@@ -145,8 +145,8 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     // Behind a trusted proxy, each client has its own bucket.
     let app = TestApp::builder()
         .settings(|s| {
-            s.quota_login_per_minute = 2;
-            s.trusted_proxies = "127.0.0.1, ::1".into();
+            s.rate_limits.login_per_minute = 2;
+            s.http.trusted_proxies = "127.0.0.1, ::1".into();
         })
         .spawn()
         .await;
@@ -165,7 +165,7 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
 #[tokio::test]
 async fn general_budget_per_address() {
     let app = TestApp::builder()
-        .settings(|s| s.rate_limit_ip_per_minute = 5)
+        .settings(|s| s.rate_limits.ip_per_minute = 5)
         .spawn()
         .await;
     let mut statuses = Vec::new();

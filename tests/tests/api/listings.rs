@@ -9,7 +9,8 @@ use forum_domain::rules::ranking;
 use forum_domain::store::posts::{self, Listing, Scope};
 use forum_tests::reqwest::StatusCode;
 use forum_tests::serde_json::{Value, json};
-use forum_tests::{TestApp, problem};
+use forum_tests::wire::{Community, Page, Post};
+use forum_tests::{TestApp, refused};
 use uuid::Uuid;
 
 #[derive(sqlx::FromRow, Debug)]
@@ -40,15 +41,10 @@ async fn walk(app: &TestApp, query: &str) -> (Vec<Uuid>, Option<i64>) {
             Some(c) => format!("/api/v1/posts?{query}&limit=7&cursor={c}"),
             None => format!("/api/v1/posts?{query}&limit=7"),
         };
-        let page = app.get_json(&url, None).await;
-        let items = page["items"].as_array().unwrap();
-        assert!(items.len() <= 7);
-        ids.extend(
-            items
-                .iter()
-                .map(|p| Uuid::parse_str(p["id"].as_str().unwrap()).unwrap()),
-        );
-        match page["next_cursor"].as_str() {
+        let page: Page<Post> = app.get_as(&url, None).await;
+        assert!(page.items.len() <= 7);
+        ids.extend(page.items.iter().map(|p| p.id));
+        match page.next_cursor.as_deref() {
             Some(c) => {
                 let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
                     .decode(c)
@@ -205,9 +201,11 @@ async fn paging_every_sort_while_posts_arrive_has_no_duplicates_or_gaps() {
 async fn listing_queries_are_index_scans_not_table_sorts() {
     let app = TestApp::spawn().await;
     let user = app.register("planner").await;
-    let c = app.create_community(&user.access_token, "big").await;
-    let community = Uuid::parse_str(c["id"].as_str().unwrap()).unwrap();
-    let user_id = Uuid::parse_str(user.user["id"].as_str().unwrap()).unwrap();
+    let community = app
+        .create_community_view(&user.access_token, "big")
+        .await
+        .id;
+    let user_id = user.user.id;
     for i in 0..49 {
         app.create_community(&user.access_token, &format!("big_{i}"))
             .await;
@@ -287,25 +285,17 @@ async fn edits_show_at_once_in_cached_listings_and_details() {
     let app = TestApp::spawn().await;
     let user = app.register("editor").await;
     app.create_community(&user.access_token, "news").await;
-    let post = app
-        .create_post(&user.access_token, "news", "Original title", "")
-        .await;
-    let id = post["id"].as_str().unwrap();
+    let id = app
+        .create_post_view(&user.access_token, "news", "Original title", "")
+        .await
+        .id
+        .to_string();
 
     // Warm the caches, twice so the second read is a hit.
     for _ in 0..2 {
-        assert_eq!(
-            app.get_json("/api/v1/posts?sort=new", None).await["items"][0]["title"],
-            "Original title"
-        );
-        assert_eq!(
-            app.get_json("/api/v1/posts?community=news", None).await["items"][0]["title"],
-            "Original title"
-        );
-        assert_eq!(
-            app.get_json(&format!("/api/v1/posts/{id}"), None).await["title"],
-            "Original title"
-        );
+        assert_eq!(first_title(&app, "sort=new").await, "Original title");
+        assert_eq!(first_title(&app, "community=news").await, "Original title");
+        assert_eq!(app.post_view(&id, None).await.title, "Original title");
     }
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     // Served from the process' own copy of the page, or from Redis once that copy aged out.
@@ -325,38 +315,36 @@ async fn edits_show_at_once_in_cached_listings_and_details() {
         &user.access_token,
     )
     .await;
-    assert_eq!(
-        app.get_json("/api/v1/posts?sort=new", None).await["items"][0]["title"],
-        "Edited title"
-    );
-    assert_eq!(
-        app.get_json("/api/v1/posts?community=news", None).await["items"][0]["title"],
-        "Edited title"
-    );
-    assert_eq!(
-        app.get_json(&format!("/api/v1/posts/{id}"), None).await["title"],
-        "Edited title"
-    );
+    assert_eq!(first_title(&app, "sort=new").await, "Edited title");
+    assert_eq!(first_title(&app, "community=news").await, "Edited title");
+    assert_eq!(app.post_view(&id, None).await.title, "Edited title");
 
     // A new post shows at once too, and a cached page still carries each caller's own fields.
     app.create_post(&user.access_token, "news", "Second", "")
         .await;
-    assert_eq!(
-        app.get_json("/api/v1/posts?sort=new", None).await["items"][0]["title"],
-        "Second"
-    );
+    assert_eq!(first_title(&app, "sort=new").await, "Second");
     app.put(
         &format!("/api/v1/posts/{id}/save"),
         None,
         &user.access_token,
     )
     .await;
-    let mine = app
-        .get_json("/api/v1/posts?sort=new", Some(&user.access_token))
+    let mine: Page<Post> = app
+        .get_as("/api/v1/posts?sort=new", Some(&user.access_token))
         .await;
-    assert_eq!(mine["items"][1]["saved"], true);
-    let anon = app.get_json("/api/v1/posts?sort=new", None).await;
-    assert_eq!(anon["items"][1]["saved"], false);
+    assert!(mine.items[1].saved, "saved by the caller");
+    let anon: Page<Post> = app.get_as("/api/v1/posts?sort=new", None).await;
+    assert!(!anon.items[1].saved, "not saved by anyone anonymous");
+}
+
+/// The title of the first post of `GET /posts?{query}`.
+async fn first_title(app: &TestApp, query: &str) -> String {
+    let page: Page<Post> = app.get_as(&format!("/api/v1/posts?{query}"), None).await;
+    page.items
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("/api/v1/posts?{query} is empty"))
+        .title
 }
 
 #[tokio::test]
@@ -368,7 +356,7 @@ async fn listings_work_without_redis() {
     let user = app.register("offline").await;
     app.create_community(&user.access_token, "offline").await;
     let post = app
-        .create_post(&user.access_token, "offline", "Still here", "")
+        .create_post_view(&user.access_token, "offline", "Still here", "")
         .await;
     for path in [
         "/api/v1/posts",
@@ -379,12 +367,9 @@ async fn listings_work_without_redis() {
         assert_eq!(res.status(), StatusCode::OK, "{path}");
     }
     let detail = app
-        .get_json(
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-            Some(&user.access_token),
-        )
+        .post_view(&post.id.to_string(), Some(&user.access_token))
         .await;
-    assert_eq!(detail["title"], "Still here");
+    assert_eq!(detail.title, "Still here");
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     assert!(
         metrics.contains("forum_redis_errors_total"),
@@ -403,30 +388,23 @@ async fn feed_lists_joined_communities_only() {
         .await;
     app.create_post(&b.access_token, "ignored", "not in feed", "")
         .await;
-    problem(
+    refused(
         app.get("/api/v1/feed", None).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
-    assert_eq!(
-        app.get_json("/api/v1/feed", Some(&a.access_token)).await["items"],
-        json!([])
-    );
+    let empty: Page<Post> = app.get_as("/api/v1/feed", Some(&a.access_token)).await;
+    assert!(empty.items.is_empty(), "{empty:?}");
     app.put(
         "/api/v1/communities/joined/membership",
         None,
         &a.access_token,
     )
     .await;
-    let feed = app
-        .get_json("/api/v1/feed?sort=new", Some(&a.access_token))
+    let feed: Page<Post> = app
+        .get_as("/api/v1/feed?sort=new", Some(&a.access_token))
         .await;
-    let titles: Vec<&str> = feed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["title"].as_str().unwrap())
-        .collect();
+    let titles: Vec<&str> = feed.items.iter().map(|p| p.title.as_str()).collect();
     assert_eq!(titles, ["in feed"]);
 }
 
@@ -436,17 +414,17 @@ async fn reads_use_the_replica_except_right_after_your_own_write() {
     let user = app.register("writer").await;
     app.create_community(&user.access_token, "fresh").await;
     // The writer reads their own write (from the primary)...
-    let mine = app
-        .get_json("/api/v1/communities?sort=new", Some(&user.access_token))
+    let mine: Page<Community> = app
+        .get_as("/api/v1/communities?sort=new", Some(&user.access_token))
         .await;
-    assert_eq!(mine["items"][0]["name"], "fresh");
+    assert_eq!(mine.items[0].name, "fresh");
     // ...while anonymous reads go to the replica, which (here) never catches up.
-    let anon = app.get_json("/api/v1/communities?sort=new", None).await;
-    assert_eq!(anon["items"], json!([]));
-    let search = app
-        .get_json("/api/v1/search?q=fresh&type=communities", None)
+    let anon: Page<Community> = app.get_as("/api/v1/communities?sort=new", None).await;
+    assert!(anon.items.is_empty(), "{anon:?}");
+    let search: Page<Community> = app
+        .get_as("/api/v1/search?q=fresh&type=communities", None)
         .await;
-    assert_eq!(search["items"], json!([]));
+    assert!(search.items.is_empty(), "{search:?}");
 }
 
 #[tokio::test]
@@ -455,7 +433,7 @@ async fn pinned_posts_lead_the_community_hot_listing() {
     let user = app.register("pinner").await;
     app.create_community(&user.access_token, "pins").await;
     let old = app
-        .create_post(&user.access_token, "pins", "old announcement", "")
+        .create_post_view(&user.access_token, "pins", "old announcement", "")
         .await;
     for i in 0..5 {
         app.create_post(&user.access_token, "pins", &format!("regular {i}"), "")
@@ -463,42 +441,35 @@ async fn pinned_posts_lead_the_community_hot_listing() {
     }
     // Moderators pin from 4/8 on; set it directly here.
     sqlx::query("UPDATE posts SET pinned_at = now() WHERE id = $1")
-        .bind(Uuid::parse_str(old["id"].as_str().unwrap()).unwrap())
+        .bind(old.id)
         .execute(&app.db)
         .await
         .unwrap();
-    let first = app
-        .get_json("/api/v1/posts?community=pins&sort=hot&limit=3", None)
+    let first: Page<Post> = app
+        .get_as("/api/v1/posts?community=pins&sort=hot&limit=3", None)
         .await;
-    let items = first["items"].as_array().unwrap();
-    assert_eq!(items[0]["title"], "old announcement");
-    assert_eq!(items[0]["pinned"], true);
+    let items = &first.items;
+    assert_eq!(items[0].title, "old announcement");
+    assert!(items[0].pinned);
     assert_eq!(items.len(), 3);
     // The pinned post is not repeated further down.
     let (ids, _) = walk(&app, "community=pins&sort=hot").await;
     assert_eq!(ids.len(), 6);
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 6);
     // Outside the community's hot listing it is an ordinary post.
-    let global = app.get_json("/api/v1/posts?sort=hot", None).await;
-    assert_ne!(global["items"][0]["title"], "old announcement");
+    assert_ne!(first_title(&app, "sort=hot").await, "old announcement");
 }
 
 /// Follows `next_cursor` from the page already fetched, calling `between` before each request.
-async fn rest_of_walk(app: &TestApp, query: &str, first: &Value) -> Vec<Uuid> {
+async fn rest_of_walk(app: &TestApp, query: &str, first: &Page<Post>) -> Vec<Uuid> {
     let mut ids = Vec::new();
-    let mut cursor = first["next_cursor"].as_str().map(str::to_string);
+    let mut cursor = first.next_cursor.clone();
     while let Some(c) = cursor {
-        let page = app
-            .get_json(&format!("/api/v1/posts?{query}&cursor={c}"), None)
+        let page: Page<Post> = app
+            .get_as(&format!("/api/v1/posts?{query}&cursor={c}"), None)
             .await;
-        ids.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["id"].as_str().unwrap().parse::<Uuid>().unwrap()),
-        );
-        cursor = page["next_cursor"].as_str().map(str::to_string);
+        ids.extend(page.items.iter().map(|p| p.id));
+        cursor = page.next_cursor;
     }
     ids
 }
@@ -523,13 +494,8 @@ async fn votes_between_pages_neither_repeat_nor_skip_posts() {
     .unwrap();
     for sort in ["sort=top&t=all", "sort=hot", "sort=controversial&t=all"] {
         let query = format!("{sort}&community=steady&limit=10");
-        let first = app.get_json(&format!("/api/v1/posts?{query}"), None).await;
-        let mut ids: Vec<Uuid> = first["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["id"].as_str().unwrap().parse().unwrap())
-            .collect();
+        let first: Page<Post> = app.get_as(&format!("/api/v1/posts?{query}"), None).await;
+        let mut ids: Vec<Uuid> = first.items.iter().map(|p| p.id).collect();
         assert_eq!(ids.len(), 10, "{query}");
         // Between page requests the votes turn the order upside down: what was first is now
         // last, and the other way round.

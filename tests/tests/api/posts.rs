@@ -1,6 +1,7 @@
 use forum_tests::reqwest::StatusCode;
-use forum_tests::serde_json::{Value, json};
-use forum_tests::{TestApp, problem};
+use forum_tests::serde_json::json;
+use forum_tests::wire::{Community, Page, Post};
+use forum_tests::{TestApp, refused};
 
 #[tokio::test]
 async fn post_lifecycle() {
@@ -10,34 +11,30 @@ async fn post_lifecycle() {
     app.create_community(&author.access_token, "writing").await;
 
     let post = app
-        .create_post(
+        .create_post_view(
             &author.access_token,
             "writing",
             "  First post  ",
             "Hello *world*",
         )
         .await;
-    let id = post["id"].as_str().unwrap().to_string();
-    assert_eq!(post["title"], "First post");
-    assert_eq!(post["body_html"], "<p>Hello <em>world</em></p>\n");
-    assert_eq!(post["community"]["name"], "writing");
-    assert_eq!(post["author"]["username"], "author");
-    assert!(post["edited_at"].is_null());
-    for (key, value) in [
-        ("score", json!(0)),
-        ("comment_count", json!(0)),
-        ("my_vote", json!(0)),
-        ("saved", json!(false)),
-        ("pinned", json!(false)),
-        ("deleted", json!(false)),
-        ("images", json!([])),
-    ] {
-        assert_eq!(post[key], value, "{key}");
-    }
+    let id = post.id;
+    assert_eq!(post.title, "First post");
+    assert_eq!(post.body_html, "<p>Hello <em>world</em></p>\n");
+    assert_eq!(post.community.name, "writing");
     assert_eq!(
-        app.get_json("/api/v1/communities/writing", None).await["post_count"],
-        1
+        post.author.as_ref().map(|a| a.username.as_str()),
+        Some("author")
     );
+    assert_eq!(post.edited_at, None);
+    assert_eq!(post.score, 0);
+    assert_eq!(post.comment_count, 0);
+    assert_eq!(post.my_vote, 0);
+    assert!(!post.saved);
+    assert!(!post.pinned);
+    assert!(!post.deleted);
+    assert!(post.images.is_empty(), "{post:?}");
+    assert_eq!(app.community("writing", None).await.post_count, 1);
 
     let link = json!({"title": "A link", "url": "https://example.com/x"});
     let res = app
@@ -47,12 +44,10 @@ async fn post_lifecycle() {
             Some(&author.access_token),
         )
         .await;
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["url"],
-        "https://example.com/x"
-    );
+    let created: Post = TestApp::expect(res, StatusCode::CREATED).await;
+    assert_eq!(created.url.as_deref(), Some("https://example.com/x"));
     let bad = json!({"title": "", "body": "x".repeat(40_001), "url": "javascript:alert(1)"});
-    let body = problem(
+    let body = refused(
         app.post(
             "/api/v1/communities/writing/posts",
             &bad,
@@ -62,9 +57,9 @@ async fn post_lifecycle() {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(body["errors"].as_array().unwrap().len(), 3, "{body}");
+    assert_eq!(body.errors.len(), 3, "{body:?}");
     let long_title = json!({"title": "t".repeat(301)});
-    problem(
+    refused(
         app.post(
             "/api/v1/communities/writing/posts",
             &long_title,
@@ -74,7 +69,7 @@ async fn post_lifecycle() {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    problem(
+    refused(
         app.post(
             "/api/v1/communities/nowhere/posts",
             &link,
@@ -87,30 +82,30 @@ async fn post_lifecycle() {
 
     // Only the author edits.
     let path = format!("/api/v1/posts/{id}");
-    problem(
+    refused(
         app.patch(&path, &json!({"title": "hijack"}), &other.access_token)
             .await,
         StatusCode::FORBIDDEN,
     )
     .await;
-    problem(
+    refused(
         app.patch(&path, &json!({}), &author.access_token).await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    let edited: Value = app
-        .patch(
+    let edited: Post = TestApp::expect(
+        app.patch(
             &path,
             &json!({"body": "**new** body"}),
             &author.access_token,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(edited["title"], "First post");
-    assert_eq!(edited["body_html"], "<p><strong>new</strong> body</p>\n");
-    assert!(edited["edited_at"].is_string());
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(edited.title, "First post");
+    assert_eq!(edited.body_html, "<p><strong>new</strong> body</p>\n");
+    assert!(edited.edited_at.is_some(), "editing sets edited_at");
 
     // Saves.
     let save = format!("{path}/save");
@@ -120,35 +115,35 @@ async fn post_lifecycle() {
             StatusCode::NO_CONTENT
         );
     }
-    let saved = app
-        .get_json("/api/v1/me/saved", Some(&other.access_token))
+    let saved: Page<Post> = app
+        .get_as("/api/v1/me/saved", Some(&other.access_token))
         .await;
-    assert_eq!(saved["items"].as_array().unwrap().len(), 1);
-    assert_eq!(saved["items"][0]["saved"], true);
-    assert_eq!(
-        app.get_json(&path, Some(&other.access_token)).await["saved"],
-        true
+    assert_eq!(saved.items.len(), 1);
+    assert!(saved.items[0].saved);
+    assert!(
+        app.get_as::<Post>(&path, Some(&other.access_token))
+            .await
+            .saved
     );
-    assert_eq!(app.get_json(&path, None).await["saved"], false);
+    assert!(!app.get_as::<Post>(&path, None).await.saved);
     assert_eq!(
         app.delete(&save, &other.access_token).await.status(),
         StatusCode::NO_CONTENT
     );
-    assert_eq!(
-        app.get_json("/api/v1/me/saved", Some(&other.access_token))
-            .await["items"],
-        json!([])
-    );
+    let saved: Page<Post> = app
+        .get_as("/api/v1/me/saved", Some(&other.access_token))
+        .await;
+    assert!(saved.items.is_empty(), "{saved:?}");
 
     // User's posts.
-    let mine = app
-        .get_json("/api/v1/users/author/posts?sort=new", None)
+    let mine: Page<Post> = app
+        .get_as("/api/v1/users/author/posts?sort=new", None)
         .await;
-    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
-    assert_eq!(mine["items"][0]["title"], "A link");
+    assert_eq!(mine.items.len(), 2);
+    assert_eq!(mine.items[0].title, "A link");
 
     // Delete: soft, author hidden, gone from listings, counted down.
-    problem(
+    refused(
         app.delete(&path, &other.access_token).await,
         StatusCode::FORBIDDEN,
     )
@@ -157,36 +152,27 @@ async fn post_lifecycle() {
         app.delete(&path, &author.access_token).await.status(),
         StatusCode::NO_CONTENT
     );
-    let gone = app.get_json(&path, None).await;
-    assert_eq!(gone["title"], "[deleted]");
-    assert_eq!(gone["body"], "[deleted]");
-    assert!(gone["author"].is_null());
-    assert_eq!(gone["deleted"], true);
-    let listing = app.get_json("/api/v1/posts?sort=new", None).await;
-    assert!(
-        listing["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|p| p["id"] != id.as_str())
-    );
-    assert_eq!(
-        app.get_json("/api/v1/communities/writing", None).await["post_count"],
-        1
-    );
-    problem(
+    let gone: Post = app.get_as(&path, None).await;
+    assert_eq!(gone.title, "[deleted]");
+    assert_eq!(gone.body, "[deleted]");
+    assert!(gone.author.is_none(), "the author is hidden");
+    assert!(gone.deleted);
+    let listing: Page<Post> = app.get_as("/api/v1/posts?sort=new", None).await;
+    assert!(listing.items.iter().all(|p| p.id != id));
+    assert_eq!(app.community("writing", None).await.post_count, 1);
+    refused(
         app.patch(&path, &json!({"title": "back"}), &author.access_token)
             .await,
         StatusCode::NOT_FOUND,
     )
     .await;
 
-    problem(
+    refused(
         app.get("/api/v1/posts/not-a-uuid", None).await,
         StatusCode::NOT_FOUND,
     )
     .await;
-    problem(
+    refused(
         app.get(&format!("/api/v1/posts/{}", uuid::Uuid::now_v7()), None)
             .await,
         StatusCode::NOT_FOUND,
@@ -213,9 +199,9 @@ async fn markdown_never_lets_script_through() {
     ];
     for v in vectors {
         let post = app
-            .create_post(&user.access_token, "xss", "vector", v)
+            .create_post_view(&user.access_token, "xss", "vector", v)
             .await;
-        let html = post["body_html"].as_str().unwrap().to_lowercase();
+        let html = post.body_html.to_lowercase();
         for bad in [
             "<script",
             "onerror",
@@ -230,7 +216,7 @@ async fn markdown_never_lets_script_through() {
             assert!(!html.contains(bad), "{v:?} → {html:?}");
         }
         // The raw markdown is kept as written.
-        assert_eq!(post["body"], v);
+        assert_eq!(post.body, v);
     }
 }
 
@@ -261,15 +247,10 @@ async fn search_finds_posts_and_communities() {
     )
     .await;
 
-    let res = app
-        .get_json("/api/v1/search?q=tomatoes&type=posts", None)
+    let res: Page<Post> = app
+        .get_as("/api/v1/search?q=tomatoes&type=posts", None)
         .await;
-    let titles: Vec<&str> = res["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["title"].as_str().unwrap())
-        .collect();
+    let titles: Vec<&str> = res.items.iter().map(|p| p.title.as_str()).collect();
     assert_eq!(titles.len(), 2, "{titles:?}");
     assert!(titles.contains(&"Growing tomatoes in pots") && titles.contains(&"Tomato blight"));
 
@@ -281,31 +262,25 @@ async fn search_finds_posts_and_communities() {
             Some(c) => format!("/api/v1/search?q=tomatoes&limit=1&cursor={c}"),
             None => "/api/v1/search?q=tomatoes&limit=1".into(),
         };
-        let page = app.get_json(&url, None).await;
-        paged.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["title"].as_str().unwrap().to_string()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => break,
+        let page: Page<Post> = app.get_as(&url, None).await;
+        paged.extend(page.items.into_iter().map(|p| p.title));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
         }
     }
     assert_eq!(paged, titles);
 
-    let res = app
-        .get_json("/api/v1/search?q=garden&type=communities", None)
+    let found: Page<Community> = app
+        .get_as("/api/v1/search?q=garden&type=communities", None)
         .await;
-    assert_eq!(res["items"][0]["name"], "gardening");
-    problem(
+    assert_eq!(found.items[0].name, "gardening");
+    refused(
         app.get("/api/v1/search?q=", None).await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    problem(
+    refused(
         app.get("/api/v1/search?q=x&type=people", None).await,
         StatusCode::BAD_REQUEST,
     )

@@ -21,7 +21,7 @@ const BASE_UNIX: i64 = 1_795_000_000;
 
 async fn seeded(seed_value: i64) -> TestApp {
     let app = TestApp::spawn().await;
-    let mut db = sqlx::PgConnection::connect(&app.config.settings.database_direct_url)
+    let mut db = sqlx::PgConnection::connect(&app.config.settings.db.direct_url)
         .await
         .unwrap();
     let hash = forum_domain::secrets::hash_password(seed::PASSWORD).unwrap();

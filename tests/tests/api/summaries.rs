@@ -36,23 +36,23 @@ async fn app_with_providers(openai: &MockServer, anthropic: Option<&MockServer>)
     let anthropic_url = anthropic.map(|a| a.uri());
     TestApp::builder()
         .settings(move |s| {
-            s.openai_base_url = openai_url;
+            s.llm.openai_base_url = openai_url;
             if let Some(url) = anthropic_url {
-                s.anthropic_base_url = url;
+                s.llm.anthropic_base_url = url;
             }
             // Any change makes a summary stale; no minimum interval between regenerations.
-            s.summary_regenerate_after_changes = 1;
-            s.summary_min_interval_secs = 0;
-            s.llm_timeout_ms = 5_000;
+            s.llm.summary_regenerate_after_changes = 1;
+            s.llm.summary_min_interval_secs = 0;
+            s.llm.timeout_ms = 5_000;
         })
         .spawn()
         .await
 }
 
 fn with_keys(c: &mut forum_domain::settings::Config, anthropic: bool) {
-    c.openai_api_key = Some("sk-test-openai".to_string().into());
+    c.secrets.openai_api_key = Some("sk-test-openai".to_string().into());
     if anthropic {
-        c.anthropic_api_key = Some("sk-ant-test".to_string().into());
+        c.secrets.anthropic_api_key = Some("sk-ant-test".to_string().into());
     }
 }
 
@@ -267,7 +267,7 @@ async fn a_failing_primary_falls_back_to_anthropic_then_to_the_extractive_summar
 #[tokio::test]
 async fn concurrent_requests_enqueue_one_job_and_busy_threads_are_summarized_on_their_own() {
     let app = TestApp::builder()
-        .settings(move |s| s.summary_auto_every_comments = 3)
+        .settings(move |s| s.llm.summary_auto_every_comments = 3)
         .spawn()
         .await;
     let user = app.register("popular").await;
