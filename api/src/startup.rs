@@ -48,58 +48,123 @@ pub fn redis_manager(settings: &Settings) -> anyhow::Result<redis::aio::Connecti
         .context("redis connection manager")
 }
 
+/// Applies pending migrations, then gives the application role its statement timeout
+/// (`forum-api migrate`: both must succeed).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    migrate_schema(settings).await?;
+    let done = set_app_statement_timeout(settings).await?;
+    tracing::debug!(?done, "statement timeout");
+    Ok(())
+}
+
 /// Applies pending migrations over the direct URL (PgBouncer's transaction pooling cannot hold
 /// the session-level advisory lock sqlx takes while migrating).
-pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+async fn migrate_schema(settings: &Settings) -> anyhow::Result<()> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .connect(&settings.db.direct_url)
         .await
         .context("connecting to Postgres directly (FORUM_DATABASE_DIRECT_URL) for migrations")?;
-    // Migrations may run long; the role's statement timeout (below) is for the app.
+    // Migrations may run long: the owner's sessions carry no timeout.
     sqlx::query("SET statement_timeout = 0")
         .execute(&pool)
         .await?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
-    // Every new session of this role gets the timeout, including the ones PgBouncer opens
-    // (a startup parameter would not survive transaction pooling). Only when it changes.
-    let mut attempt = 0;
-    loop {
-        match set_role_timeout(&pool, settings.db.statement_timeout_ms).await {
-            // Role settings are cluster-wide while advisory locks are per database, so processes
-            // on different databases (tests) can still collide on the row; the loser re-reads.
-            Err(e) if attempt < 5 && format!("{e:#}").contains("tuple concurrently updated") => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
-            }
-            other => break other?,
-        }
-    }
     pool.close().await;
     Ok(())
 }
 
-async fn set_role_timeout(pool: &sqlx::PgPool, statement_timeout_ms: u64) -> anyhow::Result<()> {
-    let wanted = format!("statement_timeout={statement_timeout_ms}ms");
-    let mut tx = pool.begin().await?;
+/// What `set_app_statement_timeout` did, for the log and the tests.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TimeoutSetting {
+    /// `ALTER ROLE <app role> IN DATABASE <db> SET statement_timeout` ran (or already held).
+    Set { role: String, database: String },
+    /// The app connects as the database's owner or a superuser: changing that role's default
+    /// would reach every tool using it, so nothing was changed.
+    SkippedOwner { role: String },
+}
+
+/// Every session the application role opens in this database (the ones PgBouncer opens
+/// included: a startup parameter would not survive transaction pooling) gets the timeout, and
+/// nobody else's: the setting is scoped to the role the pooled URL logs in as *and* to this
+/// database, so the owner role (migrations, the generator, psql, backups) is left alone.
+pub async fn set_app_statement_timeout(settings: &Settings) -> anyhow::Result<TimeoutSetting> {
+    use sqlx::Connection;
+    let ms = settings.db.statement_timeout_ms;
+    let mut conn = sqlx::PgConnection::connect(&settings.db.url)
+        .await
+        .context("connecting through FORUM_DATABASE_URL to set the statement timeout")?;
+    let mut tx = conn.begin().await?;
+    // Two processes starting together would race on the same pg_db_role_setting row.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('forum:role-settings'))")
         .execute(&mut *tx)
         .await?;
-    let (current,): (Option<Vec<String>>,) =
-        sqlx::query_as("SELECT rolconfig FROM pg_roles WHERE rolname = current_user")
+    let (role, database, privileged, current): (String, String, bool, Option<String>) =
+        sqlx::query_as(
+            "SELECT current_user::text, current_database()::text,
+                    r.rolsuper OR d.datdba = r.oid,
+                    (SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
+                      WHERE s.setrole = r.oid AND s.setdatabase = d.oid
+                        AND c LIKE 'statement_timeout=%')
+               FROM pg_roles r, pg_database d
+              WHERE r.rolname = current_user AND d.datname = current_database()",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+    if privileged {
+        tx.rollback().await?;
+        tracing::warn!(
+            role,
+            database,
+            "FORUM_DATABASE_URL logs in as the database owner (or a superuser); its statement \
+             timeout is left unset so tools using that role are not cut off. Give the API its \
+             own role (see README: database roles)"
+        );
+        return Ok(TimeoutSetting::SkippedOwner { role });
+    }
+    if current.as_deref() != Some(&format!("statement_timeout={ms}ms")) {
+        // Identifiers cannot be bound; quote_ident makes the database name safe to splice.
+        let (quoted,): (String,) = sqlx::query_as("SELECT quote_ident(current_database())")
             .fetch_one(&mut *tx)
             .await?;
-    if !current.unwrap_or_default().contains(&wanted) {
-        let sql =
-            format!("ALTER ROLE CURRENT_USER SET statement_timeout = '{statement_timeout_ms}ms'");
+        let sql = format!(
+            "ALTER ROLE CURRENT_USER IN DATABASE {quoted} SET statement_timeout = '{ms}ms'"
+        );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .execute(&mut *tx)
             .await
-            .context("setting the statement timeout")?;
+            .context("setting the application role's statement timeout")?;
     }
+    // This server connection opened before the role setting: give it the value too, since
+    // PgBouncer hands it on to the app's next clients.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SET statement_timeout = '{ms}ms'"
+    )))
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(())
+    conn.close().await?;
+    Ok(TimeoutSetting::Set { role, database })
+}
+
+fn spawn_timeout_setter(settings: Settings) {
+    tokio::spawn(async move {
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match set_app_statement_timeout(&settings).await {
+                Ok(done) => {
+                    tracing::debug!(?done, "statement timeout");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "setting the statement timeout; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    });
 }
 
 /// Drops idempotency keys past their 24 h every ten minutes (any API process may do it).
@@ -142,7 +207,23 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let settings = config.settings.clone();
         if settings.db.migrate_on_start {
-            migrate(&settings).await?;
+            migrate_schema(&settings).await?;
+        }
+        // Set before serving when it can be; otherwise (PgBouncer not up yet, or migrations run
+        // elsewhere) once the database answers, without holding up the start.
+        let attempt = tokio::time::timeout(
+            Duration::from_millis(settings.db.acquire_timeout_ms),
+            set_app_statement_timeout(&settings),
+        );
+        match attempt
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out")))
+        {
+            Ok(done) => tracing::debug!(?done, "statement timeout"),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "statement timeout not set yet; retrying in the background");
+                spawn_timeout_setter(settings.clone());
+            }
         }
         let doc = openapi::document();
         let passwords = forum_domain::adapters::passwords::Hasher::new(

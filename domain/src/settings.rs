@@ -17,9 +17,11 @@ use serde::{Deserialize, Serialize};
 /// The JWT key used when none is configured. Refused in production.
 pub const DEV_JWT_SECRET: &str = "dev-only-insecure-jwt-secret-do-not-use-in-production";
 
-/// Local development: through PgBouncer on 6432 (every query of the API and workers).
-pub const DEFAULT_DATABASE_URL: &str = "postgres://forum:forum@127.0.0.1:6432/forum";
-/// Local development: straight to Postgres (migrations, test databases, the generator).
+/// Local development: through PgBouncer on 6432 (every query of the API and workers), as the
+/// application role `forum_app`, which owns nothing and carries the statement timeout.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://forum_app:forum@127.0.0.1:6432/forum";
+/// Local development: straight to Postgres as the owner role `forum` (migrations, test
+/// databases, the generator).
 pub const DEFAULT_DATABASE_DIRECT_URL: &str = "postgres://forum:forum@127.0.0.1:5432/forum";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -41,7 +41,7 @@ _stack_die() {
 # Exports the connection URLs unless the caller already set them.
 stack_env() {
 	local port=${FORUM_PGBOUNCER_PORT:-6432}
-	export FORUM_DATABASE_URL="${FORUM_DATABASE_URL:-postgres://forum:forum@127.0.0.1:${port}/forum}"
+	export FORUM_DATABASE_URL="${FORUM_DATABASE_URL:-postgres://forum_app:forum@127.0.0.1:${port}/forum}"
 	export FORUM_DATABASE_DIRECT_URL="${FORUM_DATABASE_DIRECT_URL:-postgres://forum:forum@127.0.0.1:${_STACK_PG_PORT}/forum}"
 	export FORUM_REDIS_URL="${FORUM_REDIS_URL:-redis://127.0.0.1:${_STACK_REDIS_PORT}}"
 }
@@ -243,7 +243,8 @@ _stack_forum_login_ok() {
 		-U forum -d postgres -c 'select 1' >/dev/null 2>&1
 }
 
-# Role forum (LOGIN PASSWORD 'forum' CREATEDB) and database forum owned by it.
+# Role forum (LOGIN PASSWORD 'forum' CREATEDB) and database forum owned by it; role forum_app
+# (LOGIN PASSWORD 'forum', member of forum) that the API and workers log in as.
 stack_forum_db_up() {
 	_stack_init
 	local role owner
@@ -263,6 +264,24 @@ stack_forum_db_up() {
 		_stack_psql_super -c "ALTER ROLE forum PASSWORD 'forum'" || return 1
 		_stack_forum_login_ok ||
 			_stack_die "role forum cannot log in to 127.0.0.1:$_STACK_PG_PORT with password 'forum' (check pg_hba.conf)" || return 1
+	fi
+	# The API's own role: it owns nothing and gets the owner's privileges through membership,
+	# so its statement timeout (set by the API per database) never reaches the owner's tools.
+	role=$(_stack_psql_super -c "select r.rolcanlogin and pg_has_role(r.oid, 'forum', 'USAGE') from pg_roles r where r.rolname = 'forum_app'") || return 1
+	case $role in
+	"")
+		_stack_log "creating role forum_app (member of forum)"
+		_stack_psql_super -c "CREATE ROLE forum_app LOGIN PASSWORD 'forum' IN ROLE forum" || return 1
+		;;
+	f)
+		_stack_log "making role forum_app a login member of forum"
+		_stack_psql_super -c "ALTER ROLE forum_app LOGIN" -c "GRANT forum TO forum_app" || return 1
+		;;
+	esac
+	if ! PGPASSWORD=forum PGCONNECT_TIMEOUT=5 psql -X -w -q -A -t -h 127.0.0.1 -p "$_STACK_PG_PORT" \
+		-U forum_app -d postgres -c 'select 1' >/dev/null 2>&1; then
+		_stack_log "resetting the password of role forum_app"
+		_stack_psql_super -c "ALTER ROLE forum_app PASSWORD 'forum'" || return 1
 	fi
 	owner=$(_stack_psql_super -c "select pg_get_userbyid(datdba) from pg_database where datname = 'forum'") || return 1
 	case $owner in
@@ -543,7 +562,7 @@ unix_socket_dir =
 auth_type = scram-sha-256
 auth_file = $rundir/userlist.txt
 admin_users = forum
-stats_users = forum
+stats_users = forum, forum_app
 ;; transaction pooling is only safe for sqlx with PgBouncer >= 1.21 and prepared statements on
 pool_mode = transaction
 max_prepared_statements = 200
@@ -637,7 +656,7 @@ _stack_pgb_start() {
 
 	local ini userlist
 	ini=$(_stack_pgb_ini "$port" "$rundir")
-	userlist='"forum" "forum"'
+	userlist=$(printf '"forum" "forum"\n"forum_app" "forum"')
 	want=$(printf '%s\n%s\n%s\n' "$ini" "$userlist" "$(_stack_sha256 <"$_STACK_PGB_BIN")" | _stack_sha256)
 
 	if pid=$(_stack_pgb_our_pid "$rundir"); then

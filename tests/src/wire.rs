@@ -50,6 +50,8 @@ pub struct Post {
     pub deleted: bool,
     /// Processed images attached to the post (their shape is not looked at here).
     pub images: Vec<serde_json::Value>,
+    /// Open reports: sent to the community's moderators only, absent for everyone else.
+    pub report_count: Option<i64>,
 }
 
 /// A community rule: a plain string or `{title, description?}`, as submitted.
@@ -91,17 +93,60 @@ pub struct ApprovedUser {
     pub username: String,
 }
 
+/// A comment, as created, edited, listed or placed in a thread. Outside a thread `replies` is
+/// empty and `more` is `null`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Comment {
     pub id: Uuid,
     pub post_id: Uuid,
+    /// `null` for a top-level comment.
     pub parent_id: Option<Uuid>,
+    /// 0 at the top level, 10 at most.
     pub depth: i32,
+    /// `null` once the comment is deleted.
+    pub author: Option<Author>,
+    /// The markdown as written (`[deleted]` / `[removed]` once gone).
     pub body: String,
+    /// Sanitized HTML rendered from `body`.
+    pub body_html: String,
     pub score: i64,
     pub my_vote: i32,
+    /// RFC 3339; `null` until the first edit.
+    pub edited_at: Option<String>,
     pub deleted: bool,
     pub removed: bool,
+    /// Direct replies, including those not shown here.
+    pub reply_count: i64,
+    /// The direct replies included in this page of the thread.
+    pub replies: Vec<Comment>,
+    /// The direct replies left out of this page; `null` when none are.
+    pub more: Option<More>,
+}
+
+/// Comments left out of a page of a thread: `count` of them, fetched with `parent_id` and
+/// `cursor` (`GET /posts/{id}/comments?parent_id=&cursor=`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct More {
+    pub count: i64,
+    /// The comment whose replies these are; `null` for top-level comments.
+    pub parent_id: Option<Uuid>,
+    pub cursor: String,
+}
+
+/// A page of a comment tree (`GET /posts/{id}/comments`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Thread {
+    pub items: Vec<Comment>,
+    /// What is left at the first level of this page (empty or one entry).
+    pub more: Vec<More>,
+}
+
+/// `GET /comments/{id}`: the comment and `path`, its ancestors' ids, top level first.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommentWithPath {
+    #[serde(flatten)]
+    pub comment: Comment,
+    pub path: Vec<Uuid>,
 }
 
 /// The answer to a vote: the target's counts and the caller's vote.
@@ -177,4 +222,53 @@ pub struct AuthTokens {
     pub refresh_token: String,
     pub token_type: String,
     pub expires_in: i64,
+}
+
+/// An entry of `GET /me/notifications`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Notification {
+    pub id: Uuid,
+    /// `post_reply`, `comment_reply`, ...
+    pub kind: String,
+    pub read: bool,
+    /// Who replied; `null` when unknown.
+    pub actor: Option<Author>,
+}
+
+/// A report, as `POST /reports` answers it and `GET /communities/{name}/reports` lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Report {
+    pub id: Uuid,
+    /// `post` or `comment`.
+    pub target_type: String,
+    /// The moderator's note, once resolved.
+    pub resolution_note: Option<String>,
+    /// Open reports on the same target (in the moderators' queue only).
+    pub open_reports_on_target: Option<i64>,
+}
+
+/// An entry of a community's modlog or of the admins' site-wide one.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModlogEntry {
+    /// e.g. `remove_post`, `lock_post`, `ban_user`, `remove_community`.
+    pub action: String,
+    /// The moderator or admin who acted.
+    pub actor: Option<Author>,
+    /// The user acted on, for actions on users.
+    pub target_user: Option<Author>,
+    pub reason: Option<String>,
+}
+
+/// An entry of `GET /communities/{name}/bans`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommunityBan {
+    pub username: String,
+}
+
+/// A user as admins see them (`GET /admin/users`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdminUser {
+    pub username: String,
+    /// Set while the user is banned site-wide.
+    pub ban_reason: Option<String>,
 }

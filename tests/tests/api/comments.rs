@@ -3,16 +3,17 @@ use std::collections::HashMap;
 use forum_domain::rules::ranking;
 use forum_tests::reqwest::StatusCode;
 use forum_tests::serde_json::{Value, json};
-use forum_tests::{Session, TestApp, problem};
+use forum_tests::wire::{Comment, CommentWithPath, Notification, Page, Thread};
+use forum_tests::{Session, TestApp, refused};
 use uuid::Uuid;
 
 async fn comment(
     app: &TestApp,
     s: &Session,
-    post: &str,
+    post: Uuid,
     body: &str,
-    parent: Option<&str>,
-) -> Value {
+    parent: Option<Uuid>,
+) -> Comment {
     let res = app
         .post(
             &format!("/api/v1/posts/{post}/comments"),
@@ -20,14 +21,12 @@ async fn comment(
             Some(&s.access_token),
         )
         .await;
-    let status = res.status();
-    let json: Value = res.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{json}");
-    json
+    TestApp::expect(res, StatusCode::CREATED).await
 }
 
-fn id(v: &Value) -> &str {
-    v["id"].as_str().unwrap()
+/// The bodies of `comments`, in order.
+fn bodies(comments: &[Comment]) -> Vec<&str> {
+    comments.iter().map(|c| c.body.as_str()).collect()
 }
 
 #[tokio::test]
@@ -36,96 +35,82 @@ async fn comment_lifecycle_and_tree_shape() {
     let op = app.register("opp").await;
     let bob = app.register("bob").await;
     app.create_community(&op.access_token, "talk").await;
-    let post = app
-        .create_post(&op.access_token, "talk", "Discuss", "")
-        .await;
-    let p = id(&post).to_string();
+    let p = app
+        .create_post_view(&op.access_token, "talk", "Discuss", "")
+        .await
+        .id;
 
-    let a = comment(&app, &bob, &p, "A *top*", None).await;
-    assert_eq!(a["depth"], 0);
-    assert_eq!(a["body_html"], "<p>A <em>top</em></p>\n");
-    assert_eq!(a["author"]["username"], "bob");
-    let a1 = comment(&app, &op, &p, "A1", Some(id(&a))).await;
-    let a1a = comment(&app, &bob, &p, "A1a", Some(id(&a1))).await;
-    let a2 = comment(&app, &op, &p, "A2", Some(id(&a))).await;
-    let b = comment(&app, &op, &p, "B", None).await;
-    assert_eq!(a1a["depth"], 2);
-    assert_eq!(
-        app.get_json(&format!("/api/v1/posts/{p}"), None).await["comment_count"],
-        5
-    );
+    let a = comment(&app, &bob, p, "A *top*", None).await;
+    assert_eq!(a.depth, 0);
+    assert_eq!(a.body_html, "<p>A <em>top</em></p>\n");
+    assert_eq!(a.author.as_ref().map(|u| u.username.as_str()), Some("bob"));
+    let a1 = comment(&app, &op, p, "A1", Some(a.id)).await;
+    let a1a = comment(&app, &bob, p, "A1a", Some(a1.id)).await;
+    let a2 = comment(&app, &op, p, "A2", Some(a.id)).await;
+    let b = comment(&app, &op, p, "B", None).await;
+    assert_eq!(a1a.depth, 2);
+    assert_eq!(app.post_view(&p.to_string(), None).await.comment_count, 5);
 
-    let single = app
-        .get_json(&format!("/api/v1/comments/{}", id(&a1a)), None)
+    let single: CommentWithPath = app
+        .get_as(&format!("/api/v1/comments/{}", a1a.id), None)
         .await;
-    assert_eq!(single["path"], json!([id(&a), id(&a1)]));
-    assert_eq!(single["parent_id"], id(&a1).to_string());
+    assert_eq!(single.path, [a.id, a1.id]);
+    assert_eq!(single.comment.parent_id, Some(a1.id));
 
-    let tree = app
-        .get_json(&format!("/api/v1/posts/{p}/comments?sort=old"), None)
+    let tree: Thread = app
+        .get_as(&format!("/api/v1/posts/{p}/comments?sort=old"), None)
         .await;
-    let items = tree["items"].as_array().unwrap();
-    assert_eq!(
-        items
-            .iter()
-            .map(|c| c["body"].as_str().unwrap())
-            .collect::<Vec<_>>(),
-        ["A *top*", "B"]
-    );
-    assert_eq!(items[0]["reply_count"], 2);
-    let replies = items[0]["replies"].as_array().unwrap();
-    assert_eq!(
-        replies
-            .iter()
-            .map(|c| c["body"].as_str().unwrap())
-            .collect::<Vec<_>>(),
-        ["A1", "A2"]
-    );
-    assert_eq!(replies[0]["replies"][0]["body"], "A1a");
-    assert!(items[0]["more"].is_null());
-    assert_eq!(tree["more"], json!([]));
+    assert_eq!(bodies(&tree.items), ["A *top*", "B"]);
+    let top = &tree.items[0];
+    assert_eq!(top.reply_count, 2);
+    assert_eq!(bodies(&top.replies), ["A1", "A2"]);
+    assert_eq!(top.replies[0].replies[0].body, "A1a");
+    assert!(top.more.is_none(), "{top:?}");
+    assert!(tree.more.is_empty(), "{tree:?}");
 
     // depth=2 stops after the replies; A1's reply is a `more` fetched with parent_id + cursor.
-    let shallow = app
-        .get_json(
+    let shallow: Thread = app
+        .get_as(
             &format!("/api/v1/posts/{p}/comments?sort=old&depth=2"),
             None,
         )
         .await;
-    let a1_node = &shallow["items"][0]["replies"][0];
-    assert_eq!(a1_node["replies"], json!([]));
-    let more = &a1_node["more"];
-    assert_eq!(more["count"], 1);
-    assert_eq!(more["parent_id"], id(&a1).to_string());
-    let cont = app
-        .get_json(
+    let a1_node = &shallow.items[0].replies[0];
+    assert!(a1_node.replies.is_empty(), "{a1_node:?}");
+    let more = a1_node
+        .more
+        .as_ref()
+        .unwrap_or_else(|| panic!("A1's reply left for later: {a1_node:?}"));
+    assert_eq!(more.count, 1);
+    assert_eq!(more.parent_id, Some(a1.id));
+    let cont: Thread = app
+        .get_as(
             &format!(
                 "/api/v1/posts/{p}/comments?sort=old&parent_id={}&cursor={}",
-                id(&a1),
-                more["cursor"].as_str().unwrap()
+                a1.id, more.cursor
             ),
             None,
         )
         .await;
-    assert_eq!(cont["items"][0]["body"], "A1a");
+    assert_eq!(cont.items[0].body, "A1a");
 
     // Edit: author only.
-    let path = format!("/api/v1/comments/{}", id(&a1));
-    problem(
+    let path = format!("/api/v1/comments/{}", a1.id);
+    refused(
         app.patch(&path, &json!({"body": "hijack"}), &bob.access_token)
             .await,
         StatusCode::FORBIDDEN,
     )
     .await;
-    let edited: Value = app
-        .patch(&path, &json!({"body": "A1 edited"}), &op.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(edited["body"], "A1 edited");
-    assert!(edited["edited_at"].is_string());
-    problem(
+    let edited: Comment = TestApp::expect(
+        app.patch(&path, &json!({"body": "A1 edited"}), &op.access_token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(edited.body, "A1 edited");
+    assert!(edited.edited_at.is_some(), "editing sets edited_at");
+    refused(
         app.patch(&path, &json!({"body": "  "}), &op.access_token)
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -133,7 +118,7 @@ async fn comment_lifecycle_and_tree_shape() {
     .await;
 
     // Delete keeps the replies; the post keeps counting the comment.
-    problem(
+    refused(
         app.delete(&path, &bob.access_token).await,
         StatusCode::FORBIDDEN,
     )
@@ -142,34 +127,33 @@ async fn comment_lifecycle_and_tree_shape() {
         app.delete(&path, &op.access_token).await.status(),
         StatusCode::NO_CONTENT
     );
-    let tree = app
-        .get_json(&format!("/api/v1/posts/{p}/comments?sort=old"), None)
+    let tree: Thread = app
+        .get_as(&format!("/api/v1/posts/{p}/comments?sort=old"), None)
         .await;
-    let gone = &tree["items"][0]["replies"][0];
-    assert_eq!(gone["body"], "[deleted]");
-    assert!(gone["author"].is_null());
-    assert_eq!(gone["deleted"], true);
-    assert_eq!(gone["replies"][0]["body"], "A1a");
-    assert_eq!(
-        app.get_json(&format!("/api/v1/posts/{p}"), None).await["comment_count"],
-        5
-    );
+    let gone = &tree.items[0].replies[0];
+    assert_eq!(gone.body, "[deleted]");
+    assert!(gone.author.is_none(), "the author is hidden");
+    assert!(gone.deleted);
+    assert_eq!(gone.replies[0].body, "A1a");
+    assert_eq!(app.post_view(&p.to_string(), None).await.comment_count, 5);
 
     // A user's comments.
-    let bobs = app.get_json("/api/v1/users/bob/comments", None).await;
-    assert_eq!(bobs["items"].as_array().unwrap().len(), 2);
-    assert_eq!(bobs["items"][0]["body"], "A1a");
+    let bobs: Page<Comment> = app.get_as("/api/v1/users/bob/comments", None).await;
+    assert_eq!(bobs.items.len(), 2);
+    assert_eq!(bobs.items[0].body, "A1a");
 
     // A parent from another post, or one that does not exist, is refused.
-    let other = app.create_post(&op.access_token, "talk", "Other", "").await;
+    let other = app
+        .create_post_view(&op.access_token, "talk", "Other", "")
+        .await;
     let res = app
         .post(
-            &format!("/api/v1/posts/{}/comments", id(&other)),
-            &json!({"body": "x", "parent_id": id(&b)}),
+            &format!("/api/v1/posts/{}/comments", other.id),
+            &json!({"body": "x", "parent_id": b.id}),
             Some(&bob.access_token),
         )
         .await;
-    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    refused(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     let res = app
         .post(
             &format!("/api/v1/posts/{p}/comments"),
@@ -177,7 +161,7 @@ async fn comment_lifecycle_and_tree_shape() {
             Some(&bob.access_token),
         )
         .await;
-    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    refused(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     let res = app
         .post(
             &format!("/api/v1/posts/{p}/comments"),
@@ -185,14 +169,14 @@ async fn comment_lifecycle_and_tree_shape() {
             Some(&bob.access_token),
         )
         .await;
-    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    problem(
+    refused(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    refused(
         app.get(&format!("/api/v1/posts/{}/comments", Uuid::now_v7()), None)
             .await,
         StatusCode::NOT_FOUND,
     )
     .await;
-    problem(
+    refused(
         app.get(&format!("/api/v1/posts/{p}/comments?cursor=zzz"), None)
             .await,
         StatusCode::BAD_REQUEST,
@@ -206,13 +190,15 @@ async fn depth_ten_is_the_limit_and_locked_posts_refuse_comments() {
     let app = TestApp::spawn().await;
     let u = app.register("nester").await;
     app.create_community(&u.access_token, "deep").await;
-    let post = app.create_post(&u.access_token, "deep", "Deep", "").await;
-    let p = id(&post).to_string();
-    let mut parent: Option<String> = None;
+    let p = app
+        .create_post_view(&u.access_token, "deep", "Deep", "")
+        .await
+        .id;
+    let mut parent: Option<Uuid> = None;
     for depth in 0..=10 {
-        let c = comment(&app, &u, &p, &format!("level {depth}"), parent.as_deref()).await;
-        assert_eq!(c["depth"], depth);
-        parent = Some(id(&c).to_string());
+        let c = comment(&app, &u, p, &format!("level {depth}"), parent).await;
+        assert_eq!(c.depth, depth);
+        parent = Some(c.id);
     }
     let res = app
         .post(
@@ -221,16 +207,16 @@ async fn depth_ten_is_the_limit_and_locked_posts_refuse_comments() {
             Some(&u.access_token),
         )
         .await;
-    let body = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(body["errors"][0]["field"], "parent_id");
+    let body = refused(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body.errors[0].field, "parent_id", "{body:?}");
     // The whole chain pages out with depth=11.
-    let tree = app
-        .get_json(&format!("/api/v1/posts/{p}/comments?depth=11"), None)
+    let tree: Thread = app
+        .get_as(&format!("/api/v1/posts/{p}/comments?depth=11"), None)
         .await;
-    let mut node = &tree["items"][0];
+    let mut node = &tree.items[0];
     for depth in 1..=10 {
-        node = &node["replies"][0];
-        assert_eq!(node["depth"], depth);
+        node = &node.replies[0];
+        assert_eq!(node.depth, depth);
     }
 
     sqlx::query("UPDATE posts SET locked = true")
@@ -244,7 +230,7 @@ async fn depth_ten_is_the_limit_and_locked_posts_refuse_comments() {
             Some(&u.access_token),
         )
         .await;
-    assert_eq!(problem(res, StatusCode::FORBIDDEN).await["code"], "locked");
+    assert_eq!(refused(res, StatusCode::FORBIDDEN).await.code, "locked");
 }
 
 #[tokio::test]
@@ -252,10 +238,12 @@ async fn sorts_order_comments_by_their_rules() {
     let app = TestApp::spawn().await;
     let u = app.register("sorter").await;
     app.create_community(&u.access_token, "sorts").await;
-    let post = app.create_post(&u.access_token, "sorts", "Sorts", "").await;
-    let p = id(&post).to_string();
+    let p = app
+        .create_post_view(&u.access_token, "sorts", "Sorts", "")
+        .await
+        .id;
     for i in 0..12 {
-        comment(&app, &u, &p, &format!("c{i}"), None).await;
+        comment(&app, &u, p, &format!("c{i}"), None).await;
     }
     sqlx::query(
         "UPDATE comments SET upvotes = abs(hashtext(id::text)) % 30, downvotes = abs(hashtext(reverse(id::text))) % 20",
@@ -286,16 +274,10 @@ async fn sorts_order_comments_by_their_rules() {
                 Some(c) => format!("/api/v1/posts/{p}/comments?sort={sort}&limit=5&cursor={c}"),
                 None => format!("/api/v1/posts/{p}/comments?sort={sort}&limit=5"),
             };
-            let page = app.get_json(&url, None).await;
-            ids.extend(
-                page["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|c| Uuid::parse_str(id(c)).unwrap()),
-            );
-            match page["more"].as_array().unwrap().first() {
-                Some(m) => cursor = Some(m["cursor"].as_str().unwrap().to_string()),
+            let page: Thread = app.get_as(&url, None).await;
+            ids.extend(page.items.iter().map(|c| c.id));
+            match page.more.first() {
+                Some(m) => cursor = Some(m.cursor.clone()),
                 None => break,
             }
         }
@@ -325,10 +307,10 @@ async fn ten_thousand_comments_page_out_completely() {
     let app = TestApp::spawn().await;
     let u = app.register("crowd").await;
     app.create_community(&u.access_token, "crowd").await;
-    let post = app
-        .create_post(&u.access_token, "crowd", "Megathread", "")
-        .await;
-    let p = Uuid::parse_str(id(&post)).unwrap();
+    let p = app
+        .create_post_view(&u.access_token, "crowd", "Megathread", "")
+        .await
+        .id;
     let author = u.user.id;
     // 1,000 top-level comments, then three levels of 3,000 replies each.
     sqlx::query(
@@ -380,8 +362,8 @@ async fn ten_thousand_comments_page_out_completely() {
     // re-preparations are not statements of ours): the page's cost in SQL statements.
     let queries_before = pgbouncer_query_count(&app).await;
     let started = std::time::Instant::now();
-    let first = app
-        .get_json(&format!("/api/v1/posts/{p}/comments"), None)
+    let first: Thread = app
+        .get_as(&format!("/api/v1/posts/{p}/comments"), None)
         .await;
     let elapsed = started.elapsed();
     let statements = pgbouncer_query_count(&app).await - queries_before;
@@ -390,12 +372,12 @@ async fn ten_thousand_comments_page_out_completely() {
         statements <= 8,
         "a thread page costs a bounded number of statements, not {statements}"
     );
-    assert_eq!(first["items"].as_array().unwrap().len(), 25);
-    assert_eq!(first["more"][0]["count"], 975);
+    assert_eq!(first.items.len(), 25);
+    assert_eq!(first.more[0].count, 975);
 
-    // Follow every `more` until nothing is left.
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    let mut queue: Vec<(Option<String>, Option<String>)> = vec![(None, None)];
+    // Follow every `more` until nothing is left: (parent_id, cursor) pairs still to fetch.
+    let mut seen: HashMap<Uuid, u32> = HashMap::new();
+    let mut queue: Vec<(Option<Uuid>, Option<String>)> = vec![(None, None)];
     let mut requests = 0;
     while let Some((parent, cursor)) = queue.pop() {
         let mut url = format!("/api/v1/posts/{p}/comments?sort=best&limit=25&depth=4&replies=10");
@@ -405,32 +387,24 @@ async fn ten_thousand_comments_page_out_completely() {
         if let Some(cursor) = &cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
-        let page = app.get_json(&url, None).await;
+        let page: Thread = app.get_as(&url, None).await;
         requests += 1;
         fn visit(
-            nodes: &Value,
-            seen: &mut HashMap<String, u32>,
-            queue: &mut Vec<(Option<String>, Option<String>)>,
+            nodes: &[Comment],
+            seen: &mut HashMap<Uuid, u32>,
+            queue: &mut Vec<(Option<Uuid>, Option<String>)>,
         ) {
-            for c in nodes.as_array().unwrap() {
-                *seen
-                    .entry(c["id"].as_str().unwrap().to_string())
-                    .or_default() += 1;
-                if c["more"].is_object() {
-                    queue.push((
-                        c["more"]["parent_id"].as_str().map(String::from),
-                        c["more"]["cursor"].as_str().map(String::from),
-                    ));
+            for c in nodes {
+                *seen.entry(c.id).or_default() += 1;
+                if let Some(more) = &c.more {
+                    queue.push((more.parent_id, Some(more.cursor.clone())));
                 }
-                visit(&c["replies"], seen, queue);
+                visit(&c.replies, seen, queue);
             }
         }
-        visit(&page["items"], &mut seen, &mut queue);
-        for m in page["more"].as_array().unwrap() {
-            queue.push((
-                m["parent_id"].as_str().map(String::from),
-                m["cursor"].as_str().map(String::from),
-            ));
+        visit(&page.items, &mut seen, &mut queue);
+        for m in &page.more {
+            queue.push((m.parent_id, Some(m.cursor.clone())));
         }
         assert!(requests < 2_000, "runaway walk");
     }
@@ -461,49 +435,52 @@ async fn replies_notify_the_author_by_inbox_and_email() {
     )
     .await;
     app.create_community(&op.access_token, "inbox").await;
-    let post = app
-        .create_post(&op.access_token, "inbox", "Ask me", "")
-        .await;
-    let p = id(&post).to_string();
+    let p = app
+        .create_post_view(&op.access_token, "inbox", "Ask me", "")
+        .await
+        .id;
 
-    let c = comment(&app, &replier, &p, "a reply to the post", None).await;
-    let q = comment(&app, &quiet, &p, "quiet's comment", None).await;
-    comment(&app, &replier, &p, "a reply to quiet", Some(id(&q))).await;
+    let c = comment(&app, &replier, p, "a reply to the post", None).await;
+    let q = comment(&app, &quiet, p, "quiet's comment", None).await;
+    comment(&app, &replier, p, "a reply to quiet", Some(q.id)).await;
     comment(
         &app,
         &op,
-        &p,
+        p,
         "op replies to themself? no: to replier",
-        Some(id(&c)),
+        Some(c.id),
     )
     .await;
-    comment(&app, &op, &p, "opp on own post", None).await;
+    comment(&app, &op, p, "opp on own post", None).await;
 
-    let inbox = app
-        .get_json("/api/v1/me/notifications", Some(&op.access_token))
+    let inbox: Page<Notification> = app
+        .get_as("/api/v1/me/notifications", Some(&op.access_token))
         .await;
-    let items = inbox["items"].as_array().unwrap();
+    let items = &inbox.items;
     // The replier's comment and quiet's comment on op's post; op's own comment does not notify op.
-    assert_eq!(items.len(), 2, "{inbox}");
+    assert_eq!(items.len(), 2, "{inbox:?}");
     assert!(
-        items
-            .iter()
-            .all(|n| n["kind"] == "post_reply" && n["read"] == false)
+        items.iter().all(|n| n.kind == "post_reply" && !n.read),
+        "{items:?}"
     );
-    assert_eq!(items[1]["actor"]["username"], "replier");
-    let quiet_inbox = app
-        .get_json("/api/v1/me/notifications", Some(&quiet.access_token))
+    assert_eq!(
+        items[1].actor.as_ref().map(|a| a.username.as_str()),
+        Some("replier")
+    );
+    let quiet_inbox: Page<Notification> = app
+        .get_as("/api/v1/me/notifications", Some(&quiet.access_token))
         .await;
-    assert_eq!(quiet_inbox["items"][0]["kind"], "comment_reply");
-    let replier_inbox = app
-        .get_json(
+    assert_eq!(quiet_inbox.items[0].kind, "comment_reply");
+    let replier_inbox: Page<Notification> = app
+        .get_as(
             "/api/v1/me/notifications?unread=true",
             Some(&replier.access_token),
         )
         .await;
-    assert_eq!(replier_inbox["items"].as_array().unwrap().len(), 1);
+    assert_eq!(replier_inbox.items.len(), 1);
 
-    // Email only for those who want it (quiet switched it off).
+    // Email only for those who want it (quiet switched it off). The outbox holds the workers'
+    // job payloads, not API responses: read raw.
     let mails = app.outbox("email").await;
     let notices: Vec<&Value> = mails
         .iter()
@@ -521,7 +498,7 @@ async fn replies_notify_the_author_by_inbox_and_email() {
     );
 
     // Mark read: some, then all.
-    let first_id = items[0]["id"].clone();
+    let first_id = items[0].id;
     let res = app
         .post(
             "/api/v1/me/notifications/read",
@@ -530,28 +507,27 @@ async fn replies_notify_the_author_by_inbox_and_email() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let unread = app
-        .get_json(
+    let unread: Page<Notification> = app
+        .get_as(
             "/api/v1/me/notifications?unread=true",
             Some(&op.access_token),
         )
         .await;
-    assert_eq!(unread["items"].as_array().unwrap().len(), 1);
+    assert_eq!(unread.items.len(), 1);
     app.post(
         "/api/v1/me/notifications/read",
         &json!({"all": true}),
         Some(&op.access_token),
     )
     .await;
-    assert_eq!(
-        app.get_json(
+    let unread: Page<Notification> = app
+        .get_as(
             "/api/v1/me/notifications?unread=true",
-            Some(&op.access_token)
+            Some(&op.access_token),
         )
-        .await["items"],
-        json!([])
-    );
-    problem(
+        .await;
+    assert!(unread.items.is_empty(), "{unread:?}");
+    refused(
         app.post(
             "/api/v1/me/notifications/read",
             &json!({}),
@@ -562,24 +538,20 @@ async fn replies_notify_the_author_by_inbox_and_email() {
     )
     .await;
     // Someone else's notification ids change nothing of theirs.
-    let quiet_id = quiet_inbox["items"][0]["id"].clone();
+    let quiet_id = quiet_inbox.items[0].id;
     app.post(
         "/api/v1/me/notifications/read",
         &json!({"ids": [quiet_id]}),
         Some(&op.access_token),
     )
     .await;
-    assert_eq!(
-        app.get_json(
+    let quiet_unread: Page<Notification> = app
+        .get_as(
             "/api/v1/me/notifications?unread=true",
-            Some(&quiet.access_token)
+            Some(&quiet.access_token),
         )
-        .await["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+        .await;
+    assert_eq!(quiet_unread.items.len(), 1);
 }
 
 /// Statements PgBouncer has executed for this test's database so far (its admin console).

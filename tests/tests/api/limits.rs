@@ -229,13 +229,3 @@ async fn cors_preflight_and_security_headers() {
         huge_header.status()
     );
 }
-
-#[tokio::test]
-async fn the_app_role_has_a_statement_timeout() {
-    let app = TestApp::spawn().await;
-    let (timeout,): (String,) = sqlx::query_as("SHOW statement_timeout")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(timeout, "1min");
-}

@@ -2,11 +2,11 @@ use std::collections::BTreeMap;
 
 use forum_tests::reqwest::{Method, StatusCode};
 use forum_tests::serde_json::{Value, json};
-use forum_tests::{Session, TestApp, problem};
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().unwrap().to_string()
-}
+use forum_tests::wire::{
+    AdminUser, AuthTokens, Comment, CommunityBan, ModlogEntry, Page, Post, Report, Thread,
+};
+use forum_tests::{Session, TestApp, refused};
+use uuid::Uuid;
 
 struct World {
     app: TestApp,
@@ -15,9 +15,9 @@ struct World {
     moderator: Session,
     other_mod: Session,
     plain: Session,
-    post: String,
-    comment: String,
-    report: String,
+    post: Uuid,
+    comment: Uuid,
+    report: Uuid,
     /// A job in the email queue's dead set (for `retry_job`).
     dead_job: String,
 }
@@ -54,25 +54,24 @@ async fn world() -> World {
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let post = app
-        .create_post(&plain.access_token, "guarded", "A post", "body")
+        .create_post_view(&plain.access_token, "guarded", "A post", "body")
         .await;
     let comment = app
         .post(
-            &format!("/api/v1/posts/{}/comments", id(&post)),
+            &format!("/api/v1/posts/{}/comments", post.id),
             &json!({"body": "a comment"}),
             Some(&plain.access_token),
         )
         .await;
-    let comment: Value = comment.json().await.unwrap();
+    let comment: Comment = TestApp::expect(comment, StatusCode::CREATED).await;
     let report = app
         .post(
             "/api/v1/reports",
-            &json!({"target_type": "post", "target_id": id(&post), "reason": "spam"}),
+            &json!({"target_type": "post", "target_id": post.id, "reason": "spam"}),
             Some(&plain.access_token),
         )
         .await;
-    assert_eq!(report.status(), StatusCode::CREATED);
-    let report: Value = report.json().await.unwrap();
+    let report: Report = TestApp::expect(report, StatusCode::CREATED).await;
     let dead_job = uuid::Uuid::now_v7();
     let dead = forum_domain::jobs::DeadJob {
         id: dead_job,
@@ -92,9 +91,9 @@ async fn world() -> World {
         .unwrap();
     World {
         dead_job: dead_job.to_string(),
-        post: id(&post),
-        comment: id(&comment),
-        report: id(&report),
+        post: post.id,
+        comment: comment.id,
+        report: report.id,
         app,
         admin,
         owner,
@@ -120,10 +119,10 @@ fn request(w: &World, op: &str, path: &str, role: &str) -> Option<(String, Value
         _ => String::new(),
     };
     let target = match op {
-        "resolve_report" => w.report.clone(),
-        "remove_comment" | "restore_comment" => w.comment.clone(),
+        "resolve_report" => w.report.to_string(),
+        "remove_comment" | "restore_comment" => w.comment.to_string(),
         "retry_job" => w.dead_job.clone(),
-        _ => w.post.clone(),
+        _ => w.post.to_string(),
     };
     let body = match op {
         "update_community" => json!({"description": "from the matrix"}),
@@ -157,6 +156,7 @@ const OWNER_ONLY: [&str; 2] = ["add_moderator", "remove_moderator"];
 #[tokio::test]
 async fn authorization_matrix_covers_every_moderator_and_admin_route() {
     let w = world().await;
+    // The OpenAPI document, not an API response: read raw.
     let doc: Value = serde_json::from_str(&forum_api::openapi::document_json().unwrap()).unwrap();
     // (operation id) -> (method, path, tag)
     let mut ops: BTreeMap<String, (String, String, String)> = BTreeMap::new();
@@ -255,59 +255,52 @@ async fn removed_content_is_hidden_except_from_moderators() {
 
     // Anonymous: gone from listings, `[removed]` in place.
     for q in ["", "?community=guarded", "?community=guarded&sort=new"] {
-        let page = app.get_json(&format!("/api/v1/posts{q}"), None).await;
-        assert!(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|p| p["id"] != w.post.as_str()),
-            "{q}"
-        );
+        let page: Page<Post> = app.get_as(&format!("/api/v1/posts{q}"), None).await;
+        assert!(page.items.iter().all(|p| p.id != w.post), "{q}");
     }
-    let anon = app
-        .get_json(&format!("/api/v1/posts/{}", w.post), None)
-        .await;
-    assert_eq!(anon["title"], "[removed]");
-    assert_eq!(anon["removed"], true);
-    assert!(anon.get("report_count").is_none());
-    let thread = app
-        .get_json(
+    let anon = app.post_view(&w.post.to_string(), None).await;
+    assert_eq!(anon.title, "[removed]");
+    assert!(anon.removed);
+    assert_eq!(
+        anon.report_count, None,
+        "the report count is for moderators"
+    );
+    let thread: Thread = app
+        .get_as(
             &format!("/api/v1/posts/{}/comments", w.post),
             Some(&w.plain.access_token),
         )
         .await;
-    assert_eq!(thread["items"][0]["body"], "[removed]");
+    assert_eq!(thread.items[0].body, "[removed]");
 
     // Moderators (and admins) still see it, flagged, with the report count.
     for s in [&w.moderator, &w.admin] {
-        let page = app
-            .get_json(
+        let page: Page<Post> = app
+            .get_as(
                 "/api/v1/posts?community=guarded&sort=new",
                 Some(&s.access_token),
             )
             .await;
-        let listed = page["items"]
-            .as_array()
-            .unwrap()
+        let listed = page
+            .items
             .iter()
-            .find(|p| p["id"] == w.post.as_str())
+            .find(|p| p.id == w.post)
             .expect("listed for moderators");
-        assert_eq!(listed["removed"], true);
-        assert_eq!(listed["title"], "A post");
+        assert!(listed.removed);
+        assert_eq!(listed.title, "A post");
         let detail = app
-            .get_json(&format!("/api/v1/posts/{}", w.post), Some(&s.access_token))
+            .post_view(&w.post.to_string(), Some(&s.access_token))
             .await;
-        assert_eq!(detail["title"], "A post");
-        assert_eq!(detail["report_count"], 1);
-        let thread = app
-            .get_json(
+        assert_eq!(detail.title, "A post");
+        assert_eq!(detail.report_count, Some(1));
+        let thread: Thread = app
+            .get_as(
                 &format!("/api/v1/posts/{}/comments", w.post),
                 Some(&s.access_token),
             )
             .await;
-        assert_eq!(thread["items"][0]["body"], "a comment");
-        assert_eq!(thread["items"][0]["removed"], true);
+        assert_eq!(thread.items[0].body, "a comment");
+        assert!(thread.items[0].removed);
     }
     // Restore brings it back for everyone.
     app.post(
@@ -316,17 +309,10 @@ async fn removed_content_is_hidden_except_from_moderators() {
         Some(&w.moderator.access_token),
     )
     .await;
-    let page = app.get_json("/api/v1/posts?community=guarded", None).await;
-    assert!(
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["id"] == w.post.as_str())
-    );
+    let page: Page<Post> = app.get_as("/api/v1/posts?community=guarded", None).await;
+    assert!(page.items.iter().any(|p| p.id == w.post));
     assert_eq!(
-        app.get_json(&format!("/api/v1/posts/{}", w.post), None)
-            .await["title"],
+        app.post_view(&w.post.to_string(), None).await.title,
         "A post"
     );
 }
@@ -345,7 +331,7 @@ async fn community_bans_block_writing_until_they_expire() {
             Some(t),
         )
         .await;
-    assert_eq!(problem(res, StatusCode::FORBIDDEN).await["code"], "banned");
+    assert_eq!(refused(res, StatusCode::FORBIDDEN).await.code, "banned");
     let res = app
         .post(
             &format!("/api/v1/posts/{}/comments", w.post),
@@ -353,8 +339,8 @@ async fn community_bans_block_writing_until_they_expire() {
             Some(t),
         )
         .await;
-    problem(res, StatusCode::FORBIDDEN).await;
-    problem(
+    refused(res, StatusCode::FORBIDDEN).await;
+    refused(
         app.put(
             &format!("/api/v1/posts/{}/vote", w.post),
             Some(&json!({"value": 1})),
@@ -364,7 +350,7 @@ async fn community_bans_block_writing_until_they_expire() {
         StatusCode::FORBIDDEN,
     )
     .await;
-    problem(
+    refused(
         app.put(
             &format!("/api/v1/comments/{}/vote", w.comment),
             Some(&json!({"value": 1})),
@@ -377,13 +363,13 @@ async fn community_bans_block_writing_until_they_expire() {
     // Elsewhere they are free.
     app.create_post(t, "elsewhere", "still welcome here", "")
         .await;
-    let bans = app
-        .get_json(
+    let bans: Page<CommunityBan> = app
+        .get_as(
             "/api/v1/communities/guarded/bans",
             Some(&w.moderator.access_token),
         )
         .await;
-    assert_eq!(bans["items"][0]["username"], "plain");
+    assert_eq!(bans.items[0].username, "plain");
 
     // Time passes (the ban's end moves into the past): the ban no longer applies, no job needed.
     sqlx::query("UPDATE community_bans SET expires_at = now() - interval '1 second'")
@@ -391,14 +377,13 @@ async fn community_bans_block_writing_until_they_expire() {
         .await
         .unwrap();
     app.create_post(t, "guarded", "back again", "").await;
-    assert_eq!(
-        app.get_json(
+    let bans: Page<CommunityBan> = app
+        .get_as(
             "/api/v1/communities/guarded/bans",
-            Some(&w.moderator.access_token)
+            Some(&w.moderator.access_token),
         )
-        .await["items"],
-        json!([])
-    );
+        .await;
+    assert!(bans.items.is_empty(), "{bans:?}");
 
     // Moderators cannot be banned; past expiry is refused.
     let res = app
@@ -408,7 +393,7 @@ async fn community_bans_block_writing_until_they_expire() {
             Some(&w.moderator.access_token),
         )
         .await;
-    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    refused(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     let res = app
         .post(
             "/api/v1/communities/guarded/bans",
@@ -416,20 +401,16 @@ async fn community_bans_block_writing_until_they_expire() {
             Some(&w.moderator.access_token),
         )
         .await;
-    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    refused(res, StatusCode::UNPROCESSABLE_ENTITY).await;
 }
 
 #[tokio::test]
 async fn site_bans_end_sessions_and_logins() {
     let w = world().await;
     let app = &w.app;
-    let victim = app
-        .login("plain", &w.plain.password)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
-    let token = victim["access_token"].as_str().unwrap().to_string();
+    let victim: AuthTokens =
+        TestApp::expect(app.login("plain", &w.plain.password).await, StatusCode::OK).await;
+    let token = victim.access_token.clone();
     assert_eq!(
         app.get("/api/v1/me", Some(&token)).await.status(),
         StatusCode::OK
@@ -443,40 +424,35 @@ async fn site_bans_end_sessions_and_logins() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    problem(
+    refused(
         app.get("/api/v1/me", Some(&token)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
-    problem(
+    refused(
         app.get("/api/v1/me", Some(&w.plain.access_token)).await,
         StatusCode::UNAUTHORIZED,
     )
     .await;
-    let refresh = app
-        .post(
-            "/api/v1/auth/refresh",
-            &json!({"refresh_token": victim["refresh_token"]}),
-            None,
-        )
-        .await;
-    problem(refresh, StatusCode::UNAUTHORIZED).await;
+    let refresh = app.refresh(&victim.refresh_token).await;
+    refused(refresh, StatusCode::UNAUTHORIZED).await;
     assert_eq!(
-        problem(
+        refused(
             app.login("plain", &w.plain.password).await,
             StatusCode::FORBIDDEN
         )
-        .await["code"],
+        .await
+        .code,
         "banned"
     );
-    let banned = app
-        .get_json(
+    let banned: Page<AdminUser> = app
+        .get_as(
             "/api/v1/admin/users?banned=true",
             Some(&w.admin.access_token),
         )
         .await;
-    assert_eq!(banned["items"][0]["username"], "plain");
-    assert_eq!(banned["items"][0]["ban_reason"], "spam wave");
+    assert_eq!(banned.items[0].username, "plain");
+    assert_eq!(banned.items[0].ban_reason.as_deref(), Some("spam wave"));
 
     app.post(
         "/api/v1/admin/users/plain/unban",
@@ -498,17 +474,16 @@ async fn site_bans_end_sessions_and_logins() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let victim = app
-        .login("victim", "pw-victim-secret")
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let victim: AuthTokens = TestApp::expect(
+        app.login("victim", "pw-victim-secret").await,
+        StatusCode::OK,
+    )
+    .await;
     let res = app
         .post(
             &format!("/api/v1/mod/posts/{}/lock", w.post),
             &json!({}),
-            victim["access_token"].as_str(),
+            Some(&victim.access_token),
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
@@ -519,7 +494,7 @@ async fn site_bans_end_sessions_and_logins() {
             &w.admin.access_token,
         )
         .await;
-    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    refused(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     // An unknown role is refused naming the field the client sent.
     let res = app
         .put(
@@ -528,16 +503,16 @@ async fn site_bans_end_sessions_and_logins() {
             &w.admin.access_token,
         )
         .await;
-    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(p["code"], "validation_failed");
-    assert_eq!(p["errors"][0]["field"], "role");
-    let found = app
-        .get_json(
+    let p = refused(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(p.code, "validation_failed");
+    assert_eq!(p.errors[0].field, "role", "{p:?}");
+    let found: Page<AdminUser> = app
+        .get_as(
             "/api/v1/admin/users?q=VICT&role=admin",
             Some(&w.admin.access_token),
         )
         .await;
-    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    assert_eq!(found.items.len(), 1);
 }
 
 #[tokio::test]
@@ -547,12 +522,12 @@ async fn pins_reports_and_the_modlog() {
     let m = &w.moderator.access_token;
     // At most two pins.
     let second = app
-        .create_post(&w.plain.access_token, "guarded", "second", "")
+        .create_post_view(&w.plain.access_token, "guarded", "second", "")
         .await;
     let third = app
-        .create_post(&w.plain.access_token, "guarded", "third", "")
+        .create_post_view(&w.plain.access_token, "guarded", "third", "")
         .await;
-    for p in [&w.post, &id(&second)] {
+    for p in [w.post, second.id] {
         assert_eq!(
             app.post(&format!("/api/v1/mod/posts/{p}/pin"), &json!({}), Some(m))
                 .await
@@ -562,13 +537,13 @@ async fn pins_reports_and_the_modlog() {
     }
     let res = app
         .post(
-            &format!("/api/v1/mod/posts/{}/pin", id(&third)),
+            &format!("/api/v1/mod/posts/{}/pin", third.id),
             &json!({}),
             Some(m),
         )
         .await;
     assert_eq!(
-        problem(res, StatusCode::CONFLICT).await["code"],
+        refused(res, StatusCode::CONFLICT).await.code,
         "too_many_pins"
     );
     // Re-pinning a pinned post is fine; the hot listing leads with the pins.
@@ -582,11 +557,11 @@ async fn pins_reports_and_the_modlog() {
         .status(),
         StatusCode::NO_CONTENT
     );
-    let hot = app
-        .get_json("/api/v1/posts?community=guarded&sort=hot", None)
+    let hot: Page<Post> = app
+        .get_as("/api/v1/posts?community=guarded&sort=hot", None)
         .await;
-    assert_eq!(hot["items"][0]["pinned"], true);
-    assert_eq!(hot["items"][1]["pinned"], true);
+    assert!(hot.items[0].pinned, "{hot:?}");
+    assert!(hot.items[1].pinned, "{hot:?}");
 
     // Locking stops comments.
     app.post(
@@ -602,7 +577,7 @@ async fn pins_reports_and_the_modlog() {
             Some(&w.plain.access_token),
         )
         .await;
-    assert_eq!(problem(res, StatusCode::FORBIDDEN).await["code"], "locked");
+    assert_eq!(refused(res, StatusCode::FORBIDDEN).await.code, "locked");
 
     // Reports: one open report per user and target; moderators see and resolve them.
     let again = app
@@ -612,7 +587,7 @@ async fn pins_reports_and_the_modlog() {
             Some(&w.plain.access_token),
         )
         .await;
-    problem(again, StatusCode::CONFLICT).await;
+    refused(again, StatusCode::CONFLICT).await;
     app.post(
         "/api/v1/reports",
         &json!({"target_type": "comment", "target_id": w.comment, "reason": "rude"}),
@@ -632,18 +607,13 @@ async fn pins_reports_and_the_modlog() {
             Some(&w.plain.access_token),
         )
         .await;
-    problem(bad, StatusCode::UNPROCESSABLE_ENTITY).await;
-    let open = app
-        .get_json("/api/v1/communities/guarded/reports", Some(m))
+    refused(bad, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let open: Page<Report> = app
+        .get_as("/api/v1/communities/guarded/reports", Some(m))
         .await;
-    assert_eq!(open["items"].as_array().unwrap().len(), 3);
-    let on_post = open["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["target_type"] == "post")
-        .unwrap();
-    assert_eq!(on_post["open_reports_on_target"], 2);
+    assert_eq!(open.items.len(), 3);
+    let on_post = open.items.iter().find(|r| r.target_type == "post").unwrap();
+    assert_eq!(on_post.open_reports_on_target, Some(2));
     let res = app
         .post(
             &format!("/api/v1/mod/reports/{}/resolve", w.report),
@@ -652,13 +622,16 @@ async fn pins_reports_and_the_modlog() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let resolved = app
-        .get_json(
+    let resolved: Page<Report> = app
+        .get_as(
             "/api/v1/communities/guarded/reports?status=resolved",
             Some(m),
         )
         .await;
-    assert_eq!(resolved["items"][0]["resolution_note"], "removed it");
+    assert_eq!(
+        resolved.items[0].resolution_note.as_deref(),
+        Some("removed it")
+    );
     // Once resolved, the same user may report again.
     let res = app
         .post(
@@ -684,27 +657,38 @@ async fn pins_reports_and_the_modlog() {
     .await;
     app.delete("/api/v1/communities/guarded/bans/banned_x", m)
         .await;
-    let log = app
-        .get_json("/api/v1/communities/guarded/modlog?limit=100", None)
+    let log: Page<ModlogEntry> = app
+        .get_as("/api/v1/communities/guarded/modlog?limit=100", None)
         .await;
-    let entries = log["items"].as_array().unwrap();
     let find = |action: &str| {
-        entries
+        log.items
             .iter()
-            .find(|e| e["action"] == action)
-            .unwrap_or_else(|| panic!("no {action} in {log}"))
+            .find(|e| e.action == action)
+            .unwrap_or_else(|| panic!("no {action} in {log:?}"))
     };
-    assert_eq!(find("lock_post")["reason"], "heated");
-    assert_eq!(find("lock_post")["actor"]["username"], "moderator");
-    assert_eq!(find("remove_comment")["reason"], "rude");
-    assert_eq!(find("resolve_report")["reason"], "removed it");
-    assert_eq!(find("ban_user")["target_user"]["username"], "banned_x");
+    assert_eq!(find("lock_post").reason.as_deref(), Some("heated"));
+    assert_eq!(
+        find("lock_post")
+            .actor
+            .as_ref()
+            .map(|a| a.username.as_str()),
+        Some("moderator")
+    );
+    assert_eq!(find("remove_comment").reason.as_deref(), Some("rude"));
+    assert_eq!(find("resolve_report").reason.as_deref(), Some("removed it"));
+    assert_eq!(
+        find("ban_user")
+            .target_user
+            .as_ref()
+            .map(|u| u.username.as_str()),
+        Some("banned_x")
+    );
     find("unban_user");
     find("pin_post");
     find("add_moderator");
     app.delete("/api/v1/admin/communities/doomed", &w.admin.access_token)
         .await;
-    problem(
+    refused(
         app.get("/api/v1/communities/doomed", None).await,
         StatusCode::NOT_FOUND,
     )
@@ -719,18 +703,13 @@ async fn pins_reports_and_the_modlog() {
         app.get("/api/v1/communities/doomed", None).await.status(),
         StatusCode::OK
     );
-    let site = app
-        .get_json(
+    let site: Page<ModlogEntry> = app
+        .get_as(
             "/api/v1/admin/modlog?limit=100",
             Some(&w.admin.access_token),
         )
         .await;
-    let actions: Vec<&str> = site["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = site.items.iter().map(|e| e.action.as_str()).collect();
     for a in [
         "remove_community",
         "restore_community",
@@ -748,11 +727,10 @@ async fn a_bootstrap_admin_is_ensured_at_start() {
         .spawn()
         .await;
     let res = app.login("first_admin", "bootstrap-password").await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["user"]["role"], "admin");
-    let users = app
-        .get_json("/api/v1/admin/users", body["access_token"].as_str())
+    let body: AuthTokens = TestApp::expect(res, StatusCode::OK).await;
+    assert_eq!(body.user.role, "admin");
+    let users: Page<AdminUser> = app
+        .get_as("/api/v1/admin/users", Some(&body.access_token))
         .await;
-    assert_eq!(users["items"][0]["username"], "first_admin");
+    assert_eq!(users.items[0].username, "first_admin");
 }

@@ -79,3 +79,58 @@ async fn docs_and_openapi_are_served() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("/openapi.json"));
 }
+
+/// The API's statement timeout belongs to its own role in its own database: the owner role
+/// (migrations, the generator's VACUUM, psql, backups) is never cut off by it, before or after
+/// the API has started.
+#[tokio::test]
+async fn statement_timeout_reaches_the_app_role_only() {
+    use sqlx::{Connection, Executor};
+    let app = TestApp::builder()
+        .settings(|s| s.db.statement_timeout_ms = 200)
+        .spawn()
+        .await;
+
+    // The application role, through PgBouncer: its sessions carry the timeout.
+    let (timeout,): (String,) = sqlx::query_as("SHOW statement_timeout")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(timeout, "200ms");
+    let err = sqlx::query("SELECT pg_sleep(1)")
+        .execute(&app.db)
+        .await
+        .expect_err("the app role's long statement is cut off");
+    let code = err.as_database_error().and_then(|e| e.code());
+    assert_eq!(code.as_deref(), Some("57014"), "{err}");
+
+    // The owner, straight to Postgres on the same database after the API started: no timeout,
+    // and a long maintenance statement runs to its end.
+    let mut owner = sqlx::PgConnection::connect(&app.config.settings.db.direct_url)
+        .await
+        .unwrap();
+    let (timeout,): (String,) = sqlx::query_as("SHOW statement_timeout")
+        .fetch_one(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(timeout, "0");
+    sqlx::query("SELECT pg_sleep(1)")
+        .execute(&mut owner)
+        .await
+        .expect("the owner's long statement is not cut off");
+    owner.execute("VACUUM (ANALYZE) posts").await.unwrap();
+    // Nor does the owner carry a setting anywhere else on the cluster.
+    let (settings,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM pg_db_role_setting s, unnest(s.setconfig) c
+          WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+            AND c LIKE 'statement_timeout=%'",
+    )
+    .fetch_one(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(
+        settings, 0,
+        "the owner role has a statement_timeout default"
+    );
+    owner.close().await.unwrap();
+}
