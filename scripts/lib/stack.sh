@@ -216,6 +216,25 @@ stack_postgres_up() {
 	_stack_log "postgres ok (started $ver/main)"
 }
 
+# RUM (the ranked full-text index search uses) is not a trusted extension: installed with apt
+# for the running server's major version and created by a superuser in template1 (so every new
+# database, per-test ones included, has it), in forum and in the benchmark databases.
+stack_rum_up() {
+	_stack_init
+	local have major dbs db
+	have=$(_stack_psql_super -c "select count(*) from pg_available_extensions where name = 'rum'") || return 1
+	if [[ $have != 1 ]]; then
+		major=$(_stack_psql_super -c "select current_setting('server_version_num')::int / 10000") || return 1
+		_stack_log "installing postgresql-$major-rum"
+		_stack_apt_install "postgresql-$major-rum" || return 1
+	fi
+	dbs=$(_stack_psql_super -c "select datname from pg_database where datallowconn and (datname in ('template1', 'forum') or datname like 'forum\_bench%')") || return 1
+	for db in $dbs; do
+		_stack_psql_super -d "$db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS rum" || return 1
+	done
+	_stack_log "postgres extension rum ok"
+}
+
 # Runs psql as a superuser: over TCP as "postgres" (trust auth), else as the OS user
 # postgres over the local socket (peer auth).
 _stack_psql_super() {
@@ -754,6 +773,7 @@ stack_up() {
 	_stack_client_tools || return 1
 	stack_postgres_up || return 1
 	stack_forum_db_up || return 1
+	stack_rum_up || return 1
 	stack_redis_up || return 1
 	stack_pgbouncer_up || return 1
 	stack_env

@@ -48,10 +48,44 @@ pub struct Post {
     pub pinned: bool,
     pub removed: bool,
     pub deleted: bool,
-    /// Processed images attached to the post (their shape is not looked at here).
-    pub images: Vec<serde_json::Value>,
+    /// Processed images attached to the post.
+    pub images: Vec<Image>,
     /// Open reports: sent to the community's moderators only, absent for everyone else.
     pub report_count: Option<i64>,
+}
+
+/// An uploaded image (`GET /images/{id}`, a post's `images[]`) and, once processed, its
+/// WebP variants.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Image {
+    pub id: Uuid,
+    /// `pending` until the job has run, then `ready` or `failed`.
+    pub state: String,
+    /// Of the original after EXIF orientation; `null` until ready.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// The largest variant (absolute or root-relative); `null` until ready.
+    pub url: Option<String>,
+    pub variants: Vec<ImageVariant>,
+    /// Why processing failed; only on `failed` images.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// One resized WebP rendition of an image, served from `url`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImageVariant {
+    pub width: u32,
+    pub height: u32,
+    /// Absolute or root-relative (`/media/images/...`).
+    pub url: String,
+}
+
+/// What an upload answers (202): `{image}`, with the image's `state` also at the top level.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UploadAccepted {
+    pub image: Image,
+    pub state: String,
 }
 
 /// A community rule: a plain string or `{title, description?}`, as submitted.
@@ -171,6 +205,8 @@ pub struct Profile {
     pub display_name: Option<String>,
     /// Never sent: the public profile hides the address.
     pub email: Option<String>,
+    /// The avatar's URL (its largest variant); `null` without one.
+    pub avatar: Option<String>,
     pub post_karma: i64,
     pub comment_karma: i64,
 }
@@ -271,4 +307,66 @@ pub struct AdminUser {
     pub username: String,
     /// Set while the user is banned site-wide.
     pub ban_reason: Option<String>,
+}
+
+/// A thread summary (`GET /posts/{id}/summary`, 200).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Summary {
+    pub summary: String,
+    /// `openai`, `anthropic` or `extractive`.
+    pub provider: String,
+    pub model: String,
+    /// RFC 3339.
+    pub generated_at: String,
+    /// The post's comment count when the summary was made.
+    pub comment_count_at: i64,
+}
+
+/// `GET /admin/jobs`: every queue's state.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobsOverview {
+    pub queues: Vec<QueueStats>,
+}
+
+/// One queue in `GET /admin/jobs`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueueStats {
+    /// e.g. `email`, `images`, `summaries`.
+    pub queue: String,
+    /// Failed at least once and waiting for their next attempt.
+    pub retrying: u64,
+    /// Out of attempts.
+    pub dead: u64,
+    /// The newest dead jobs.
+    pub dead_jobs: Vec<DeadJob>,
+}
+
+/// A dead job, retried with `POST /admin/jobs/{id}/retry`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeadJob {
+    pub id: Uuid,
+    pub attempts: u32,
+    /// The last attempt's error.
+    pub error: String,
+    /// The job's payload as the outbox carried it (its shape is the job's, not the API's).
+    pub job: serde_json::Value,
+}
+
+/// What `POST /admin/jobs/{id}/retry` answers (202).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetriedJob {
+    pub queue: String,
+}
+
+/// `GET /health/ready`, 200 when every dependency answers and 503 otherwise.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Health {
+    pub checks: HealthChecks,
+}
+
+/// Each dependency's state: `ok` or `unavailable`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HealthChecks {
+    pub postgres: String,
+    pub redis: String,
 }

@@ -1,5 +1,5 @@
 use actix_web::{get, web};
-use forum_domain::model::{Community, Post};
+use forum_domain::model::{Community, Post, SearchSort};
 use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
 use forum_domain::store::{communities, posts};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,11 @@ pub struct SearchQuery {
     #[param(rename = "type")]
     #[param(inline)]
     pub kind: Option<SearchType>,
+    /// Posts only: `relevance` (default; the best 1,000 matches, best first), `new` or `top`.
+    #[param(inline)]
+    pub sort: Option<SearchSort>,
+    /// Posts only: search within this community (its name).
+    pub community: Option<String>,
 }
 
 /// A page of matches: posts or communities, as asked by `type`.
@@ -50,6 +55,7 @@ pub enum SearchHit {
     responses(
         (status = 200, description = "Matches, best first", body = SearchResults),
         (status = 400, description = "Invalid query or cursor"),
+        (status = 404, description = "No such community"),
         (status = 422, description = "Missing or too long `q`"),
     )
 )]
@@ -67,11 +73,22 @@ pub async fn search(
     let db = state.reader(user.0.as_ref()).await;
     match query.kind.unwrap_or(SearchType::Posts) {
         SearchType::Posts => {
-            const SCOPE: &str = "search:posts";
-            let PageRequest { limit, after } = page.request(SCOPE)?;
-            let rows = posts::search(db, q, after.as_ref(), limit).await?;
+            let sort = query.sort.unwrap_or_default();
+            let scope = format!("search:posts:{}", sort.as_str());
+            let PageRequest { limit, after } = page.request(&scope)?;
+            let community = match query.community.as_deref() {
+                Some(name) => Some(
+                    communities::by_name(db, name, None)
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("No such community."))?
+                        .id,
+                ),
+                None => None,
+            };
+            let rows = posts::search(db, q, sort, community, after.as_ref(), limit).await?;
             let (rows, next) = finish_page(rows, limit, |r| {
-                Cursor::after(SCOPE, Some(r.sort_key), r.id)
+                let key = (sort != SearchSort::New).then_some(r.sort_key);
+                Cursor::after(scope.as_str(), key, r.id)
             });
             let found = listings::rows_page(&state, rows, next, user.0.as_ref()).await?;
             Ok(web::Json(SearchResults {

@@ -6,7 +6,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod vocabulary;
-pub use vocabulary::{AuthorSort, CommentSort, CommunitySort, ReportStatus, Sort, Window};
+pub use vocabulary::{
+    AuthorSort, CommentSort, CommunitySort, ReportStatus, SearchSort, Sort, Window,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

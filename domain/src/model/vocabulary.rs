@@ -54,6 +54,26 @@ impl Window {
     }
 }
 
+/// How post search results are ordered: best match (the default), newest, or highest score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchSort {
+    #[default]
+    Relevance,
+    New,
+    Top,
+}
+
+impl SearchSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchSort::Relevance => "relevance",
+            SearchSort::New => "new",
+            SearchSort::Top => "top",
+        }
+    }
+}
+
 /// How the comments of a thread are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -5,7 +5,7 @@ use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::model::{AuthorRef, AuthorSort, CommunityRef, Post, Sort, Window};
+use crate::model::{AuthorRef, AuthorSort, CommunityRef, Post, SearchSort, Sort, Window};
 use crate::rules::paging::Cursor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -578,27 +578,69 @@ pub async fn viewer_state(
     .await?)
 }
 
-/// Full-text search over titles and bodies, best match first; the cursor key is the rank.
+/// How many matches a relevance search ranks: the best this many in the RUM index's own order
+/// (its distance follows ts_rank_cd's rank), which are then ordered by the exact ts_rank_cd,
+/// newest first among equals. Results end after this many.
+pub const SEARCH_CANDIDATES: i64 = 1000;
+
+/// Full-text search over the titles and bodies of visible posts (`post_search`, kept by a
+/// trigger), optionally in one community. The cursor key is the rank (relevance), none (new) or
+/// the score (top).
 pub async fn search(
     db: impl PgExecutor<'_>,
     q: &str,
+    sort: SearchSort,
+    community: Option<Uuid>,
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<PostRow>, StoreError> {
-    const RANK: &str = "ts_rank_cd(p.search, websearch_to_tsquery('english', $1))::float8";
-    let mut sql = post_select!("ts_rank_cd(p.search, websearch_to_tsquery('english', $1))::float8")
-        .to_string();
-    sql.push_str(VISIBLE);
-    sql.push_str(" AND p.search @@ websearch_to_tsquery('english', $1)");
-    if after.is_some() {
-        sql.push_str(&format!(" AND ({RANK}, p.id) < ($2, $3)"));
-    }
-    sql.push_str(&format!(" ORDER BY {RANK} DESC, p.id DESC LIMIT $4"));
+    const QUERY: &str = "websearch_to_tsquery('english', $1)";
+    let in_community = if community.is_some() {
+        " AND s.community_id = $5"
+    } else {
+        ""
+    };
+    let sql = match sort {
+        // The RUM index orders by its distance without reading the table; only the candidates
+        // are read and ranked exactly.
+        SearchSort::Relevance => format!(
+            "WITH cand AS (
+                 SELECT s.post_id, ts_rank_cd(s.search, {QUERY})::float8 AS rank
+                   FROM post_search s
+                  WHERE s.search @@ {QUERY}{in_community}
+                  ORDER BY s.search <=> {QUERY}
+                  LIMIT {SEARCH_CANDIDATES}) {select} JOIN cand ON cand.post_id = p.id{VISIBLE}{after}
+              ORDER BY cand.rank DESC, p.id DESC LIMIT $4",
+            select = post_select!("cand.rank"),
+            after = if after.is_some() {
+                " AND (cand.rank, p.id) < ($2, $3)"
+            } else {
+                ""
+            },
+        ),
+        SearchSort::New => format!(
+            "{select} JOIN post_search s ON s.post_id = p.id{VISIBLE} AND s.search @@ {QUERY}{in_community}{after}
+              ORDER BY p.id DESC LIMIT $4",
+            select = post_select!("0::float8"),
+            after = if after.is_some() { " AND p.id < $3" } else { "" },
+        ),
+        SearchSort::Top => format!(
+            "{select} JOIN post_search s ON s.post_id = p.id{VISIBLE} AND s.search @@ {QUERY}{in_community}{after}
+              ORDER BY p.score DESC, p.id DESC LIMIT $4",
+            select = post_select!("p.score::float8"),
+            after = if after.is_some() {
+                " AND (p.score::float8, p.id) < ($2, $3)"
+            } else {
+                ""
+            },
+        ),
+    };
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(q)
         .bind(after.and_then(|c| c.key).unwrap_or(0.0))
         .bind(after.map(|c| c.id).unwrap_or_default())
         .bind(limit + 1)
+        .bind(community)
         .fetch_all(db)
         .await?)
 }

@@ -172,6 +172,7 @@ async fn forged_expired_and_unsigned_tokens_are_refused() {
     let parts: Vec<&str> = erin.access_token.split('.').collect();
     assert_eq!(parts.len(), 3);
     use base64::Engine;
+    // The token's claims stay raw: a JWT payload the test forges, not an API response.
     let claims: Value = serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(parts[1])
@@ -249,6 +250,7 @@ async fn password_reset_flow() {
         )
         .await;
     assert_eq!(unknown.status(), StatusCode::ACCEPTED);
+    // Queued emails are outbox payloads, read raw: the job's shape, not the API's.
     assert!(
         app.outbox("email")
             .await

@@ -5,9 +5,10 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use forum_tests::reqwest::StatusCode;
-use forum_tests::serde_json::Value;
-use forum_tests::{SmtpSink, TestApp, eventually, problem};
+use forum_tests::wire::{Image, UploadAccepted};
+use forum_tests::{SmtpSink, TestApp, eventually, problem, refused};
 use image::{ImageEncoder, Rgb, RgbImage};
+use uuid::Uuid;
 
 /// A TIFF/EXIF block (big-endian) with Orientation = 6 and a GPS IFD holding a latitude ref.
 fn exif_orientation_6_with_gps() -> Vec<u8> {
@@ -68,10 +69,10 @@ fn png_bomb_header() -> Vec<u8> {
     png
 }
 
-async fn wait_processed(app: &TestApp, id: &str) -> Value {
+async fn wait_processed(app: &TestApp, id: Uuid) -> Image {
     eventually("the image job", Duration::from_secs(60), || async {
-        let image = app.get_json(&format!("/api/v1/images/{id}"), None).await;
-        (image["state"] != "pending").then_some(image)
+        let image: Image = app.get_as(&format!("/api/v1/images/{id}"), None).await;
+        (image.state != "pending").then_some(image)
     })
     .await
 }
@@ -83,10 +84,10 @@ async fn a_rotated_jpeg_with_gps_becomes_upright_webp_variants_without_metadata(
     let _workers = app.workers(smtp.port, None);
     let alice = app.register("photographer").await;
     app.create_community(&alice.access_token, "pictures").await;
-    let post = app
-        .create_post(&alice.access_token, "pictures", "A view", "")
-        .await;
-    let post_id = post["id"].as_str().unwrap();
+    let post_id = app
+        .create_post_view(&alice.access_token, "pictures", "A view", "")
+        .await
+        .id;
 
     let res = app
         .upload(
@@ -96,29 +97,21 @@ async fn a_rotated_jpeg_with_gps_becomes_upright_webp_variants_without_metadata(
             None,
         )
         .await;
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let accepted: Value = res.json().await.unwrap();
-    assert_eq!(accepted["image"]["state"], "pending", "{accepted}");
-    assert_eq!(accepted["state"], "pending", "{accepted}");
-    let id = accepted["image"]["id"].as_str().unwrap().to_string();
+    let accepted: UploadAccepted = TestApp::expect(res, StatusCode::ACCEPTED).await;
+    assert_eq!(accepted.image.state, "pending", "{accepted:?}");
+    assert_eq!(accepted.state, "pending", "{accepted:?}");
+    let id = accepted.image.id;
 
-    let image = wait_processed(&app, &id).await;
-    assert_eq!(image["state"], "ready", "{image}");
+    let image = wait_processed(&app, id).await;
+    assert_eq!(image.state, "ready", "{image:?}");
     // Upright: the EXIF orientation was applied.
-    assert_eq!(
-        (image["width"].as_u64(), image["height"].as_u64()),
-        (Some(800), Some(1600))
-    );
-    let variants = image["variants"].as_array().unwrap();
-    let sizes: Vec<(u64, u64)> = variants
-        .iter()
-        .map(|v| (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap()))
-        .collect();
+    assert_eq!((image.width, image.height), (Some(800), Some(1600)));
+    let sizes: Vec<(u32, u32)> = image.variants.iter().map(|v| (v.width, v.height)).collect();
     // 320 and 640 as asked, and 800 instead of 1280: never upscaled.
     assert_eq!(sizes, vec![(320, 640), (640, 1280), (800, 1600)]);
 
-    for v in variants {
-        let url = v["url"].as_str().unwrap();
+    for v in &image.variants {
+        let url = v.url.as_str();
         assert!(url.starts_with("/media/images/"), "{url}");
         let res = app.get(url, None).await;
         assert_eq!(res.status(), StatusCode::OK);
@@ -133,10 +126,7 @@ async fn a_rotated_jpeg_with_gps_becomes_upright_webp_variants_without_metadata(
             );
         }
         let decoded = image::load_from_memory(&bytes).unwrap().to_rgb8();
-        assert_eq!(
-            (u64::from(decoded.width()), u64::from(decoded.height())),
-            (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap())
-        );
+        assert_eq!((decoded.width(), decoded.height()), (v.width, v.height));
         // Rotated clockwise: the left (red) half is now on top.
         let top = decoded.get_pixel(decoded.width() / 2, decoded.height() / 8);
         let bottom = decoded.get_pixel(decoded.width() / 2, decoded.height() * 7 / 8);
@@ -152,11 +142,10 @@ async fn a_rotated_jpeg_with_gps_becomes_upright_webp_variants_without_metadata(
     problem(res, StatusCode::NOT_FOUND).await;
 
     // The post shows the ready image.
-    let shown = app
-        .get_json(&format!("/api/v1/posts/{post_id}"), None)
-        .await;
-    assert_eq!(shown["images"][0]["id"], id.as_str(), "{shown}");
-    assert_eq!(shown["images"][0]["state"], "ready");
+    let shown = app.post_view(&post_id.to_string(), None).await;
+    let first = shown.images.first();
+    assert_eq!(first.map(|i| i.id), Some(id), "{shown:?}");
+    assert_eq!(first.map(|i| i.state.as_str()), Some("ready"));
 }
 
 #[tokio::test]
@@ -174,14 +163,15 @@ async fn a_png_claiming_50000_squared_fails_cleanly_and_text_is_refused_with_415
             None,
         )
         .await;
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let accepted: Value = res.json().await.unwrap();
-    let id = accepted["image"]["id"].as_str().unwrap().to_string();
-    let image = wait_processed(&app, &id).await;
-    assert_eq!(image["state"], "failed", "{image}");
+    let accepted: UploadAccepted = TestApp::expect(res, StatusCode::ACCEPTED).await;
+    let image = wait_processed(&app, accepted.image.id).await;
+    assert_eq!(image.state, "failed", "{image:?}");
     assert!(
-        image["error"].as_str().unwrap().contains("too large"),
-        "{image}"
+        image
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("too large")),
+        "{image:?}"
     );
     // The job ended normally (the image failed, not the job): nothing dead, nothing retrying.
     let mut redis = app.redis().await;
@@ -203,8 +193,8 @@ async fn a_png_claiming_50000_squared_fails_cleanly_and_text_is_refused_with_415
             None,
         )
         .await;
-    let body = problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
-    assert_eq!(body["code"], "unsupported_media_type");
+    let body = refused(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    assert_eq!(body.code, "unsupported_media_type");
 
     // Not multipart at all.
     let res = app
@@ -239,8 +229,7 @@ async fn avatars_replace_the_profile_picture_and_uploads_are_limited_and_idempot
             Some("avatar-1"),
         )
         .await;
-    assert_eq!(first.status(), StatusCode::ACCEPTED);
-    let first: Value = first.json().await.unwrap();
+    let first: UploadAccepted = TestApp::expect(first, StatusCode::ACCEPTED).await;
     let again = app
         .upload(
             "/api/v1/me/avatar",
@@ -251,15 +240,20 @@ async fn avatars_replace_the_profile_picture_and_uploads_are_limited_and_idempot
         .await;
     assert_eq!(again.status(), StatusCode::ACCEPTED);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
-    let again: Value = again.json().await.unwrap();
-    assert_eq!(first["image"]["id"], again["image"]["id"]);
+    let again: UploadAccepted = TestApp::expect(again, StatusCode::ACCEPTED).await;
+    assert_eq!(first.image.id, again.image.id);
 
-    let id = first["image"]["id"].as_str().unwrap();
-    let image = wait_processed(&app, id).await;
-    assert_eq!(image["state"], "ready", "{image}");
-    let profile = app.get_json("/api/v1/users/portrait", None).await;
-    assert_eq!(profile["avatar"], image["url"], "{profile}");
-    assert!(profile["avatar"].as_str().unwrap().ends_with("/300.webp"));
+    let image = wait_processed(&app, first.image.id).await;
+    assert_eq!(image.state, "ready", "{image:?}");
+    let profile = app.profile("portrait").await;
+    assert_eq!(profile.avatar, image.url, "{profile:?}");
+    assert!(
+        profile
+            .avatar
+            .as_deref()
+            .is_some_and(|a| a.ends_with("/300.webp")),
+        "{profile:?}"
+    );
 
     // Over the limit: 413 before anything is stored.
     let big = vec![0xFFu8; 300_000];
@@ -271,12 +265,12 @@ async fn avatars_replace_the_profile_picture_and_uploads_are_limited_and_idempot
     // Only the author adds images to a post.
     app.create_community(&carol.access_token, "portraits").await;
     let post = app
-        .create_post(&carol.access_token, "portraits", "Me", "")
+        .create_post_view(&carol.access_token, "portraits", "Me", "")
         .await;
     let mallory = app.register("notauthor").await;
     let res = app
         .upload(
-            &format!("/api/v1/posts/{}/images", post["id"].as_str().unwrap()),
+            &format!("/api/v1/posts/{}/images", post.id),
             &mallory.access_token,
             &png,
             None,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use forum_tests::reqwest::StatusCode;
 use forum_tests::serde_json::json;
+use forum_tests::wire::{JobsOverview, RetriedJob};
 use forum_tests::{SmtpSink, TestApp};
 
 /// Undoes quoted-printable: soft line breaks and `=XX` escapes.
@@ -164,9 +165,9 @@ async fn reply_emails_carry_one_click_unsubscribe() {
     let replier = app.register("replier").await;
     app.create_community(&op.access_token, "mail").await;
     let post = app
-        .create_post(&op.access_token, "mail", "Tell me", "")
+        .create_post_view(&op.access_token, "mail", "Tell me", "")
         .await;
-    let path = format!("/api/v1/posts/{}/comments", post["id"].as_str().unwrap());
+    let path = format!("/api/v1/posts/{}/comments", post.id);
     app.post(
         &path,
         &json!({"body": "a <b>reply</b>"}),
@@ -203,8 +204,7 @@ async fn reply_emails_carry_one_click_unsubscribe() {
         .post(&format!("/api/v1/unsubscribe/{token}"), &json!({}), None)
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let me = app.get_json("/api/v1/me", Some(&op.access_token)).await;
-    assert_eq!(me["email_notifications"], false);
+    assert!(!app.me(&op.access_token).await.email_notifications);
     // Another user's id under the same MAC: flip a character inside the id part.
     let mut chars: Vec<char> = token.chars().collect();
     chars[5] = if chars[5] == 'x' { 'y' } else { 'x' };
@@ -348,31 +348,24 @@ async fn dead_jobs_are_listed_and_retried_by_admins_only() {
 
     // Both verification emails (deadletter's and nosy's) die.
     let overview = forum_tests::eventually("dead email jobs", Duration::from_secs(30), || async {
-        let o = app
-            .get_json("/api/v1/admin/jobs", Some(&admin.access_token))
+        let o: JobsOverview = app
+            .get_as("/api/v1/admin/jobs", Some(&admin.access_token))
             .await;
-        let email = o["queues"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|q| q["queue"] == "email")
-            .cloned()
-            .unwrap();
-        (email["dead"] == 2).then_some(email)
+        let email = o.queues.into_iter().find(|q| q.queue == "email").unwrap();
+        (email.dead == 2).then_some(email)
     })
     .await;
     drop(failing);
-    assert_eq!(overview["retrying"], 0, "{overview}");
-    let dead = overview["dead_jobs"]
-        .as_array()
-        .unwrap()
+    assert_eq!(overview.retrying, 0, "{overview:?}");
+    // The job itself is the email job's payload, raw: its shape is the job's, not the API's.
+    let dead = overview
+        .dead_jobs
         .iter()
-        .find(|d| d["job"]["to"] == "deadletter@example.com")
-        .cloned()
+        .find(|d| d.job["to"] == "deadletter@example.com")
         .unwrap();
-    assert_eq!(dead["attempts"], 2, "{overview}");
-    assert!(!dead["error"].as_str().unwrap().is_empty());
-    let id = dead["id"].as_str().unwrap().to_string();
+    assert_eq!(dead.attempts, 2, "{overview:?}");
+    assert!(!dead.error.is_empty());
+    let id = dead.id;
 
     // Non-admins may neither look nor retry.
     let res = app
@@ -401,9 +394,8 @@ async fn dead_jobs_are_listed_and_retried_by_admins_only() {
             Some(&admin.access_token),
         )
         .await;
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let body: forum_tests::serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body["queue"], "email");
+    let retried: RetriedJob = TestApp::expect(res, StatusCode::ACCEPTED).await;
+    assert_eq!(retried.queue, "email");
     smtp.wait_for("the retried email", Duration::from_secs(30), |t| {
         t.contains("To: deadletter@example.com")
     })

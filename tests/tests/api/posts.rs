@@ -293,3 +293,121 @@ async fn search_finds_posts_and_communities() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn search_sorts_filters_by_community_and_follows_edits() {
+    let app = TestApp::spawn().await;
+    let author = app.register("cook").await;
+    let voter = app.register("taster").await;
+    let token = author.access_token.as_str();
+    app.create_community(token, "kitchen").await;
+    app.create_community(token, "allotment").await;
+    // Ranks: `soup` in the title and three times in the body, then in the title only, then
+    // once in the body (title words weigh more than body words).
+    let best = app
+        .create_post_view(token, "kitchen", "Soup basics", "Soup, soup and more soup.")
+        .await;
+    let titled = app
+        .create_post_view(token, "allotment", "Soup for plants", "Compost tea.")
+        .await;
+    let mentioned = app
+        .create_post_view(token, "kitchen", "Bread", "It goes with soup.")
+        .await;
+    let ids = |page: &Page<Post>| page.items.iter().map(|p| p.id).collect::<Vec<_>>();
+
+    let relevance: Page<Post> = app.get_as("/api/v1/search?q=soup", None).await;
+    assert_eq!(ids(&relevance), [best.id, titled.id, mentioned.id]);
+    let explicit: Page<Post> = app
+        .get_as("/api/v1/search?q=soup&sort=relevance", None)
+        .await;
+    assert_eq!(ids(&explicit), ids(&relevance));
+    let new: Page<Post> = app.get_as("/api/v1/search?q=soup&sort=new", None).await;
+    assert_eq!(ids(&new), [mentioned.id, titled.id, best.id]);
+
+    app.vote(
+        &format!("/api/v1/posts/{}/vote", mentioned.id),
+        1,
+        &voter.access_token,
+    )
+    .await;
+    app.vote(
+        &format!("/api/v1/posts/{}/vote", best.id),
+        -1,
+        &voter.access_token,
+    )
+    .await;
+    let top: Page<Post> = app.get_as("/api/v1/search?q=soup&sort=top", None).await;
+    let scores: Vec<i64> = top.items.iter().map(|p| p.score).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    assert_eq!(top.items.first().map(|p| p.id), Some(mentioned.id));
+    assert_eq!(top.items.last().map(|p| p.id), Some(best.id));
+
+    // Paging one at a time in each order gives the same order as one page.
+    for (sort, whole) in [("relevance", &relevance), ("new", &new), ("top", &top)] {
+        let mut paged = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("/api/v1/search?q=soup&sort={sort}&limit=1");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: Page<Post> = app.get_as(&url, None).await;
+            paged.extend(ids(&page));
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(paged, ids(whole), "{sort}");
+    }
+    // A cursor belongs to its order.
+    let first: Page<Post> = app
+        .get_as("/api/v1/search?q=soup&sort=new&limit=1", None)
+        .await;
+    let cursor = first.next_cursor.expect("more than one match");
+    refused(
+        app.get(
+            &format!("/api/v1/search?q=soup&sort=top&cursor={cursor}"),
+            None,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+
+    let in_kitchen: Page<Post> = app
+        .get_as("/api/v1/search?q=soup&community=kitchen", None)
+        .await;
+    assert_eq!(ids(&in_kitchen), [best.id, mentioned.id]);
+    refused(
+        app.get("/api/v1/search?q=soup&community=nowhere", None)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    refused(
+        app.get("/api/v1/search?q=soup&sort=loudest", None).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+
+    // Edits and deletions reach search at once: the document is rewritten with the post.
+    let res = app
+        .patch(
+            &format!("/api/v1/posts/{}", titled.id),
+            &json!({"title": "Compost for plants"}),
+            token,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.delete(&format!("/api/v1/posts/{}", best.id), token)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let after: Page<Post> = app.get_as("/api/v1/search?q=soup", None).await;
+    assert_eq!(ids(&after), [mentioned.id]);
+    let compost: Page<Post> = app.get_as("/api/v1/search?q=compost", None).await;
+    assert_eq!(ids(&compost), [titled.id]);
+}

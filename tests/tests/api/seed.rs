@@ -61,7 +61,7 @@ async fn generated_data_is_deterministic_and_its_counters_match_a_recount() {
     assert_eq!(fingerprint(&app).await, fingerprint(&again).await);
     assert_ne!(fingerprint(&app).await, fingerprint(&other).await);
 
-    let checks: [(&str, &'static str); 7] = [
+    let checks: [(&str, &'static str); 9] = [
         ("post scores", "SELECT count(*) FROM posts p LEFT JOIN (
                 SELECT post_id, count(*) FILTER (WHERE value = 1)::int AS up,
                        count(*) FILTER (WHERE value = -1)::int AS down, sum(value)::int AS s
@@ -84,6 +84,11 @@ async fn generated_data_is_deterministic_and_its_counters_match_a_recount() {
         ("community counts", "SELECT count(*) FROM communities c
             WHERE c.member_count <> (SELECT count(*) FROM community_members m WHERE m.community_id = c.id)
                OR c.post_count <> (SELECT count(*) FROM posts p WHERE p.community_id = c.id)"),
+        ("search documents", "SELECT count(*) FROM posts p FULL JOIN post_search s ON s.post_id = p.id
+            WHERE p.id IS NULL OR s.post_id IS NULL OR s.community_id <> p.community_id
+               OR s.search IS DISTINCT FROM post_search_document(p.title, p.body)"),
+        ("posts' triggers left off", "SELECT count(*) FROM pg_trigger
+            WHERE tgrelid = 'posts'::regclass AND NOT tgisinternal AND tgenabled = 'D'"),
     ];
     for (what, sql) in checks {
         assert_eq!(

@@ -1,15 +1,15 @@
 use forum_tests::TestApp;
 use forum_tests::reqwest::StatusCode;
 use forum_tests::serde_json::{Value, json};
+use forum_tests::wire::Health;
 
 #[tokio::test]
 async fn readiness_checks_postgres_and_redis() {
     let app = TestApp::spawn().await;
     let res = app.get("/health/ready", None).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["checks"]["postgres"], "ok");
-    assert_eq!(body["checks"]["redis"], "ok");
+    let body: Health = TestApp::expect(res, StatusCode::OK).await;
+    assert_eq!(body.checks.postgres, "ok");
+    assert_eq!(body.checks.redis, "ok");
 }
 
 #[tokio::test]
@@ -20,10 +20,9 @@ async fn readiness_is_503_when_redis_is_down_but_liveness_is_200() {
         .spawn()
         .await;
     let res = app.get("/health/ready", None).await;
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["checks"]["redis"], "unavailable");
-    assert_eq!(body["checks"]["postgres"], "ok");
+    let body: Health = TestApp::expect(res, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(body.checks.redis, "unavailable");
+    assert_eq!(body.checks.postgres, "ok");
     assert_eq!(app.get("/health/live", None).await.status(), StatusCode::OK);
     // Accounts work without Redis.
     app.register("no_redis").await;
@@ -73,6 +72,7 @@ async fn metrics_count_requests_by_route_template() {
 #[tokio::test]
 async fn docs_and_openapi_are_served() {
     let app = TestApp::spawn().await;
+    // The OpenAPI document stays raw: it describes the API, it is not one of its responses.
     let doc: Value = app.get("/openapi.json", None).await.json().await.unwrap();
     assert!(doc["paths"]["/api/v1/auth/register"]["post"].is_object());
     let res = app.get("/docs", None).await;

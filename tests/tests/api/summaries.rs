@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use forum_tests::reqwest::StatusCode;
 use forum_tests::serde_json::{Value, json};
+use forum_tests::wire::{Comment, Summary};
 use forum_tests::{SmtpSink, TestApp, eventually};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -57,14 +58,14 @@ fn with_keys(c: &mut forum_domain::settings::Config, anthropic: bool) {
 }
 
 /// Polls until the summary is served; returns it and how long it took.
-async fn summary_of(app: &TestApp, post: &str) -> (Value, Duration) {
+async fn summary_of(app: &TestApp, post: &str) -> (Summary, Duration) {
     let started = Instant::now();
     let body = eventually("the summary", Duration::from_secs(30), || async {
         let res = app
             .get(&format!("/api/v1/posts/{post}/summary"), None)
             .await;
         match res.status() {
-            StatusCode::OK => Some(res.json::<Value>().await.unwrap()),
+            StatusCode::OK => Some(TestApp::expect::<Summary>(res, StatusCode::OK).await),
             StatusCode::ACCEPTED => None,
             other => panic!("unexpected {other}"),
         }
@@ -73,7 +74,7 @@ async fn summary_of(app: &TestApp, post: &str) -> (Value, Duration) {
     (body, started.elapsed())
 }
 
-async fn comment(app: &TestApp, token: &str, post: &str, body: &str) -> Value {
+async fn comment(app: &TestApp, token: &str, post: &str, body: &str) -> Comment {
     let res = app
         .post(
             &format!("/api/v1/posts/{post}/comments"),
@@ -81,8 +82,7 @@ async fn comment(app: &TestApp, token: &str, post: &str, body: &str) -> Value {
             Some(token),
         )
         .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    res.json().await.unwrap()
+    TestApp::expect(res, StatusCode::CREATED).await
 }
 
 #[tokio::test]
@@ -104,14 +104,15 @@ async fn summaries_come_from_openai_and_are_regenerated_only_when_the_thread_cha
     let user = app.register("summarized").await;
     app.create_community(&user.access_token, "langs").await;
     let post = app
-        .create_post(
+        .create_post_view(
             &user.access_token,
             "langs",
             "Rust or Go?",
             "For a web backend.",
         )
-        .await;
-    let post = post["id"].as_str().unwrap().to_string();
+        .await
+        .id
+        .to_string();
     comment(
         &app,
         &user.access_token,
@@ -131,14 +132,14 @@ async fn summaries_come_from_openai_and_are_regenerated_only_when_the_thread_cha
     );
     let (summary, took) = summary_of(&app, &post).await;
     eprintln!("summary: GET 202 -> 200 in {took:?} (provider double answers in 200 ms)");
-    assert_eq!(summary["provider"], "openai", "{summary}");
-    assert_eq!(summary["model"], "gpt-4o-mini-2024-07-18");
-    assert_eq!(
-        summary["summary"],
-        "People compare rust and go for servers."
+    assert_eq!(summary.provider, "openai", "{summary:?}");
+    assert_eq!(summary.model, "gpt-4o-mini-2024-07-18");
+    assert_eq!(summary.summary, "People compare rust and go for servers.");
+    assert_eq!(summary.comment_count_at, 2);
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(&summary.generated_at).is_ok(),
+        "{summary:?}"
     );
-    assert_eq!(summary["comment_count_at"], 2);
-    assert!(summary["generated_at"].is_string());
     let (input, output, cost): (i32, i32, f64) = sqlx::query_as(
         "SELECT input_tokens, output_tokens, cost_usd FROM post_summaries WHERE post_id = $1::uuid",
     )
@@ -174,14 +175,14 @@ async fn summaries_come_from_openai_and_are_regenerated_only_when_the_thread_cha
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let (summary, _) = summary_of(&app, &post).await;
-    assert_eq!(summary["comment_count_at"], 3, "{summary}");
+    assert_eq!(summary.comment_count_at, 3, "{summary:?}");
     assert_eq!(openai.received_requests().await.unwrap().len(), 2);
 
     // An edit that leaves the text as it was: the job runs, sees the same content hash and
     // keeps the summary without calling a provider.
     let res = app
         .patch(
-            &format!("/api/v1/comments/{}", edited["id"].as_str().unwrap()),
+            &format!("/api/v1/comments/{}", edited.id),
             &json!({"body": "Go, for the simplicity."}),
             &user.access_token,
         )
@@ -192,7 +193,7 @@ async fn summaries_come_from_openai_and_are_regenerated_only_when_the_thread_cha
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let (unchanged, _) = summary_of(&app, &post).await;
-    assert_eq!(unchanged["generated_at"], summary["generated_at"]);
+    assert_eq!(unchanged.generated_at, summary.generated_at);
     assert_eq!(openai.received_requests().await.unwrap().len(), 2);
 }
 
@@ -221,15 +222,16 @@ async fn a_failing_primary_falls_back_to_anthropic_then_to_the_extractive_summar
     let user = app.register("fallback").await;
     app.create_community(&user.access_token, "style").await;
     let first = app
-        .create_post(&user.access_token, "style", "Tabs or spaces?", "Settle it.")
-        .await;
-    let first = first["id"].as_str().unwrap().to_string();
+        .create_post_view(&user.access_token, "style", "Tabs or spaces?", "Settle it.")
+        .await
+        .id
+        .to_string();
     comment(&app, &user.access_token, &first, "Spaces. Always spaces.").await;
     app.get(&format!("/api/v1/posts/{first}/summary"), None)
         .await;
     let (summary, _) = summary_of(&app, &first).await;
-    assert_eq!(summary["provider"], "anthropic", "{summary}");
-    assert_eq!(summary["summary"], "A calm thread about tabs and spaces.");
+    assert_eq!(summary.provider, "anthropic", "{summary:?}");
+    assert_eq!(summary.summary, "A calm thread about tabs and spaces.");
 
     // Anthropic overloaded too: the local summarizer still answers.
     anthropic.reset().await;
@@ -241,14 +243,15 @@ async fn a_failing_primary_falls_back_to_anthropic_then_to_the_extractive_summar
         .mount(&anthropic)
         .await;
     let second = app
-        .create_post(
+        .create_post_view(
             &user.access_token,
             "style",
             "Editors",
             "Vim is a modal editor. Emacs is an extensible editor. Both have loyal users.",
         )
-        .await;
-    let second = second["id"].as_str().unwrap().to_string();
+        .await
+        .id
+        .to_string();
     comment(
         &app,
         &user.access_token,
@@ -259,8 +262,8 @@ async fn a_failing_primary_falls_back_to_anthropic_then_to_the_extractive_summar
     app.get(&format!("/api/v1/posts/{second}/summary"), None)
         .await;
     let (summary, _) = summary_of(&app, &second).await;
-    assert_eq!(summary["provider"], "extractive", "{summary}");
-    assert!(!summary["summary"].as_str().unwrap().is_empty());
+    assert_eq!(summary.provider, "extractive", "{summary:?}");
+    assert!(!summary.summary.is_empty());
     assert_eq!(anthropic.received_requests().await.unwrap().len(), 1);
 }
 
@@ -273,9 +276,10 @@ async fn concurrent_requests_enqueue_one_job_and_busy_threads_are_summarized_on_
     let user = app.register("popular").await;
     app.create_community(&user.access_token, "busy").await;
     let post = app
-        .create_post(&user.access_token, "busy", "Hot topic", "Discuss.")
-        .await;
-    let post = post["id"].as_str().unwrap().to_string();
+        .create_post_view(&user.access_token, "busy", "Hot topic", "Discuss.")
+        .await
+        .id
+        .to_string();
 
     // No workers: the job stays queued, and twenty simultaneous requests share it.
     let url = format!("/api/v1/posts/{post}/summary");
@@ -287,9 +291,10 @@ async fn concurrent_requests_enqueue_one_job_and_busy_threads_are_summarized_on_
 
     // Another thread reaches 3 comments: queued without anyone asking.
     let other = app
-        .create_post(&user.access_token, "busy", "Another", "More.")
-        .await;
-    let other = other["id"].as_str().unwrap().to_string();
+        .create_post_view(&user.access_token, "busy", "Another", "More.")
+        .await
+        .id
+        .to_string();
     for i in 0..2 {
         comment(&app, &user.access_token, &other, &format!("comment {i}")).await;
     }
