@@ -28,7 +28,7 @@ pub struct SearchQuery {
     #[param(rename = "type")]
     #[param(inline)]
     pub kind: Option<SearchType>,
-    /// Posts only: `relevance` (default; the best 1,000 matches, best first), `new` or `top`.
+    /// Posts only: `relevance` (default; the best 500 matches, best first), `new` or `top`.
     #[param(inline)]
     pub sort: Option<SearchSort>,
     /// Posts only: search within this community (its name).

@@ -581,7 +581,7 @@ pub async fn viewer_state(
 /// How many matches a relevance search ranks: the best this many in the RUM index's own order
 /// (its distance follows ts_rank_cd's rank), which are then ordered by the exact ts_rank_cd,
 /// newest first among equals. Results end after this many.
-pub const SEARCH_CANDIDATES: i64 = 1000;
+pub const SEARCH_CANDIDATES: i64 = 500;
 
 /// Full-text search over the titles and bodies of visible posts (`post_search`, kept by a
 /// trigger), optionally in one community. The cursor key is the rank (relevance), none (new) or
@@ -605,15 +605,21 @@ pub async fn search(
         // are read and ranked exactly.
         SearchSort::Relevance => format!(
             "WITH cand AS (
-                 SELECT s.post_id, ts_rank_cd(s.search, {QUERY})::float8 AS rank
+                 SELECT s.post_id, s.community_id, ts_rank_cd(s.search, {QUERY})::float8 AS rank
                    FROM post_search s
                   WHERE s.search @@ {QUERY}{in_community}
                   ORDER BY s.search <=> {QUERY}
-                  LIMIT {SEARCH_CANDIDATES}) {select} JOIN cand ON cand.post_id = p.id{VISIBLE}{after}
-              ORDER BY cand.rank DESC, p.id DESC LIMIT $4",
-            select = post_select!("cand.rank"),
+                  LIMIT {SEARCH_CANDIDATES}),
+             page AS (
+                 SELECT cand.post_id, cand.rank
+                   FROM cand JOIN communities c ON c.id = cand.community_id AND c.removed_at IS NULL{after}
+                  ORDER BY cand.rank DESC, cand.post_id DESC LIMIT $4)
+             {select} JOIN page ON page.post_id = p.id{VISIBLE}
+              ORDER BY page.rank DESC, p.id DESC",
+            select = post_select!("page.rank"),
+            // Only the page's rows are joined to posts: the candidates are ordered first.
             after = if after.is_some() {
-                " AND (cand.rank, p.id) < ($2, $3)"
+                " WHERE (cand.rank, cand.post_id) < ($2, $3)"
             } else {
                 ""
             },
