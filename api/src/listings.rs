@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use forum_domain::model::Sort;
 use forum_domain::model::{Page, Post};
-use forum_domain::rules::paging::finish_page;
+use forum_domain::model::{SearchSort, Sort};
+use forum_domain::rules::paging::{Cursor, finish_page};
 use forum_domain::store::posts::{self, Listing, PostRow, Scope};
 use uuid::Uuid;
 
@@ -242,6 +242,88 @@ pub async fn post_page(
     user: Option<&AuthUser>,
 ) -> ApiResult<Page<Post>> {
     let mut page = shared_page(state, listing, user).await?;
+    personalize(state, user, &mut page.items).await?;
+    Ok(page)
+}
+
+/// What a post search asks for; `scope` is its cursor scope (query type and sort).
+pub struct Search<'a> {
+    pub q: &'a str,
+    pub sort: SearchSort,
+    pub community: Option<Uuid>,
+    pub scope: &'a str,
+    pub after: Option<Cursor>,
+    pub limit: i64,
+}
+
+/// A page of post search results. Shared between readers like a listing page: under the same
+/// versioned scope (so a created, edited or deleted post is seen at once) for the listing TTL,
+/// then the caller's votes and saves are merged in.
+pub async fn search_page(
+    state: &AppState,
+    search: &Search<'_>,
+    user: Option<&AuthUser>,
+) -> ApiResult<Page<Post>> {
+    let scope = match search.community {
+        _ if state.config.settings.cache.listing_ttl_secs == 0 => None,
+        Some(id) => Some(format!("posts:{id}")),
+        None => Some("posts:all".to_string()),
+    };
+    let key = match &scope {
+        Some(scope) => state
+            .cache
+            .versions(&state.metrics, std::slice::from_ref(scope))
+            .await
+            .and_then(|v| v.first().copied())
+            .map(|version| {
+                let cursor = search
+                    .after
+                    .as_ref()
+                    .map_or_else(|| "-".into(), Cursor::encode);
+                state.cache.key(&format!(
+                    "search:{scope}:v{version}:{}:{}:{cursor}:{}",
+                    search.scope, search.limit, search.q
+                ))
+            }),
+        None => None,
+    };
+    let cached = match &key {
+        Some(key) => {
+            state
+                .cache
+                .get::<Page<Post>>(&state.metrics, "search", key)
+                .await
+        }
+        None => None,
+    };
+    let mut page = match cached {
+        Some(page) => page,
+        None => {
+            let db = state.reader(user).await;
+            let rows = posts::search(
+                db,
+                search.q,
+                search.sort,
+                search.community,
+                search.after.as_ref(),
+                search.limit,
+            )
+            .await?;
+            let (rows, next_cursor) = finish_page(rows, search.limit, |r| {
+                let key = (search.sort != SearchSort::New).then_some(r.sort_key);
+                Cursor::after(search.scope, key, r.id)
+            });
+            let page = Page {
+                items: rows.into_iter().map(|r| r.into_post(false)).collect(),
+                next_cursor,
+            };
+            if let Some(key) = &key {
+                let ttl = Duration::from_secs(state.config.settings.cache.listing_ttl_secs);
+                state.cache.put(&state.metrics, key, &page, ttl).await;
+            }
+            page
+        }
+    };
     personalize(state, user, &mut page.items).await?;
     Ok(page)
 }

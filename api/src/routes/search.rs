@@ -1,7 +1,7 @@
 use actix_web::{get, web};
 use forum_domain::model::{Community, Post, SearchSort};
 use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
-use forum_domain::store::{communities, posts};
+use forum_domain::store::communities;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -85,12 +85,15 @@ pub async fn search(
                 ),
                 None => None,
             };
-            let rows = posts::search(db, q, sort, community, after.as_ref(), limit).await?;
-            let (rows, next) = finish_page(rows, limit, |r| {
-                let key = (sort != SearchSort::New).then_some(r.sort_key);
-                Cursor::after(scope.as_str(), key, r.id)
-            });
-            let found = listings::rows_page(&state, rows, next, user.0.as_ref()).await?;
+            let search = listings::Search {
+                q,
+                sort,
+                community,
+                scope: &scope,
+                after,
+                limit,
+            };
+            let found = listings::search_page(&state, &search, user.0.as_ref()).await?;
             Ok(web::Json(SearchResults {
                 items: found.items.into_iter().map(SearchHit::Post).collect(),
                 next_cursor: found.next_cursor,

@@ -336,6 +336,12 @@ async fn search_sorts_filters_by_community_and_follows_edits() {
         &voter.access_token,
     )
     .await;
+    // Pages are shared between readers; each reader's own votes are merged in.
+    let mine: Page<Post> = app
+        .get_as("/api/v1/search?q=soup", Some(&voter.access_token))
+        .await;
+    let my_votes: Vec<i32> = mine.items.iter().map(|p| p.my_vote).collect();
+    assert_eq!(my_votes, [-1, 0, 1]);
     let top: Page<Post> = app.get_as("/api/v1/search?q=soup&sort=top", None).await;
     let scores: Vec<i64> = top.items.iter().map(|p| p.score).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
