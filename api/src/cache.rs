@@ -238,7 +238,15 @@ impl Cache {
     }
 }
 
-/// Version scopes of post listings.
+/// The version scope of the posts of one community, or of all of them.
+pub fn posts_scope(community: Option<Uuid>) -> String {
+    match community {
+        Some(id) => format!("posts:{id}"),
+        None => "posts:all".to_string(),
+    }
+}
+
+/// Version scopes a write to a post in `community` bumps.
 pub fn post_scopes(community: Uuid) -> [String; 2] {
-    ["posts:all".to_string(), format!("posts:{community}")]
+    [posts_scope(None), posts_scope(Some(community))]
 }

@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use forum_domain::model::{Page, Post};
 use forum_domain::model::{SearchSort, Sort};
-use forum_domain::rules::paging::{Cursor, finish_page};
+use forum_domain::rules::paging::{Cursor, PageRequest, finish_page};
+use forum_domain::store::communities;
 use forum_domain::store::posts::{self, Listing, PostRow, Scope};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::error::ApiResult;
+use crate::cache::posts_scope;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Paging;
 use crate::state::AppState;
 
 /// The cache key of a listing page under a scope version.
@@ -38,8 +41,8 @@ async fn shared_page(
         _ if state.config.settings.cache.listing_ttl_secs == 0 => None,
         // A moderator's view (with removed posts) is theirs alone, like a feed.
         _ if listing.include_removed => None,
-        Scope::All => Some("posts:all".to_string()),
-        Scope::Community(id) => Some(format!("posts:{id}")),
+        Scope::All => Some(posts_scope(None)),
+        Scope::Community(id) => Some(posts_scope(Some(id))),
         // A feed is one user's: nothing to share.
         Scope::Feed(_) => None,
     };
@@ -247,27 +250,57 @@ pub async fn post_page(
 }
 
 /// What a post search asks for; `scope` is its cursor scope (query type and sort).
-pub struct Search<'a> {
-    pub q: &'a str,
-    pub sort: SearchSort,
-    pub community: Option<Uuid>,
-    pub scope: &'a str,
-    pub after: Option<Cursor>,
-    pub limit: i64,
+struct Search<'a> {
+    q: &'a str,
+    sort: SearchSort,
+    community: Option<Uuid>,
+    scope: &'a str,
+    after: Option<Cursor>,
+    limit: i64,
 }
 
-/// A page of post search results. Shared between readers like a listing page: under the same
-/// versioned scope (so a created, edited or deleted post is seen at once) for the listing TTL,
-/// then the caller's votes and saves are merged in.
-pub async fn search_page(
+/// A page of post search results, optionally in the community named `community` (404 if none).
+pub async fn search_posts(
+    state: &AppState,
+    user: Option<&AuthUser>,
+    q: &str,
+    sort: SearchSort,
+    community: Option<&str>,
+    page: &Paging,
+) -> ApiResult<Page<Post>> {
+    let scope = format!("search:posts:{}", sort.as_str());
+    let PageRequest { limit, after } = page.request(&scope)?;
+    let community = match community {
+        Some(name) => Some(
+            communities::by_name(state.reader(user).await, name, None)
+                .await?
+                .ok_or_else(|| ApiError::not_found("No such community."))?
+                .id,
+        ),
+        None => None,
+    };
+    let search = Search {
+        q,
+        sort,
+        community,
+        scope: &scope,
+        after,
+        limit,
+    };
+    search_page(state, &search, user).await
+}
+
+/// Shared between readers like a listing page: under the same versioned scope (so a created,
+/// edited or deleted post is seen at once) for the listing TTL, then the caller's votes and
+/// saves are merged in.
+async fn search_page(
     state: &AppState,
     search: &Search<'_>,
     user: Option<&AuthUser>,
 ) -> ApiResult<Page<Post>> {
     let scope = match search.community {
         _ if state.config.settings.cache.listing_ttl_secs == 0 => None,
-        Some(id) => Some(format!("posts:{id}")),
-        None => Some("posts:all".to_string()),
+        community => Some(posts_scope(community)),
     };
     let key = match &scope {
         Some(scope) => state

@@ -74,26 +74,9 @@ pub async fn search(
     match query.kind.unwrap_or(SearchType::Posts) {
         SearchType::Posts => {
             let sort = query.sort.unwrap_or_default();
-            let scope = format!("search:posts:{}", sort.as_str());
-            let PageRequest { limit, after } = page.request(&scope)?;
-            let community = match query.community.as_deref() {
-                Some(name) => Some(
-                    communities::by_name(db, name, None)
-                        .await?
-                        .ok_or_else(|| ApiError::not_found("No such community."))?
-                        .id,
-                ),
-                None => None,
-            };
-            let search = listings::Search {
-                q,
-                sort,
-                community,
-                scope: &scope,
-                after,
-                limit,
-            };
-            let found = listings::search_page(&state, &search, user.0.as_ref()).await?;
+            let community = query.community.as_deref();
+            let found =
+                listings::search_posts(&state, user.0.as_ref(), q, sort, community, &page).await?;
             Ok(web::Json(SearchResults {
                 items: found.items.into_iter().map(SearchHit::Post).collect(),
                 next_cursor: found.next_cursor,
