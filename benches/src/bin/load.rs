@@ -406,6 +406,8 @@ async fn main() -> anyhow::Result<()> {
     let mut scenarios: Vec<&str> = scenarios.to_vec();
     if uncached.is_some() {
         scenarios.splice(0..0, ["front_hot_uncached", "community_hot_user_uncached"]);
+        // Every search on the database: the shared result pages off.
+        scenarios.push("search_uncached");
     }
     let requests = AtomicU64::new(0);
     for scenario in scenarios {
