@@ -297,6 +297,12 @@ stack_forum_db_up() {
 		_stack_psql_super -c "ALTER ROLE forum_app LOGIN" -c "GRANT forum TO forum_app" || return 1
 		;;
 	esac
+	# The owner drops databases WITH (FORCE) (tests, the generator), which ends forum_app's
+	# sessions in them: that takes pg_signal_backend, as forum is not a member of forum_app.
+	if [[ $(_stack_psql_super -c "select pg_has_role('forum', 'pg_signal_backend', 'MEMBER')") != t ]]; then
+		_stack_log "granting pg_signal_backend to forum"
+		_stack_psql_super -c "GRANT pg_signal_backend TO forum" || return 1
+	fi
 	if ! PGPASSWORD=forum PGCONNECT_TIMEOUT=5 psql -X -w -q -A -t -h 127.0.0.1 -p "$_STACK_PG_PORT" \
 		-U forum_app -d postgres -c 'select 1' >/dev/null 2>&1; then
 		_stack_log "resetting the password of role forum_app"
