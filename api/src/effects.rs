@@ -10,7 +10,7 @@ use forum_domain::change::{Change, Written};
 use crate::auth::AuthUser;
 use crate::cache::post_scopes;
 use crate::state::AppState;
-use crate::{listings, summaries};
+use crate::{listings, summaries, threads};
 
 impl AppState {
     /// Applies a write's changes, marks `user` as having just written (read-your-writes with a
@@ -52,11 +52,12 @@ async fn apply(state: &AppState, changes: &[Change]) {
                 comment_count,
             } => {
                 let keys = [listings::post_key(state, post), summaries::key(state, post)];
-                invalidate(state, &[], &keys).await;
+                invalidate(state, &[threads::scope(post)], &keys).await;
                 summaries::on_new_comment(state, post, comment_count).await;
             }
             Change::ThreadChanged { post } => {
-                invalidate(state, &[], &[summaries::key(state, post)]).await;
+                let keys = [summaries::key(state, post)];
+                invalidate(state, &[threads::scope(post)], &keys).await;
             }
             Change::CommunityListed { community } => {
                 invalidate(state, &post_scopes(community), &[]).await;

@@ -40,6 +40,79 @@ pub async fn page(
     user: Option<&AuthUser>,
     moderator: bool,
 ) -> ApiResult<Thread> {
+    let mut thread = if moderator {
+        build(state, q, true).await?
+    } else {
+        shared(state, q).await?
+    };
+    if let Some(u) = user {
+        let mut ids = Vec::new();
+        collect_ids(&thread.items, &mut ids);
+        if !ids.is_empty() {
+            let votes: HashMap<Uuid, i32> = comments::viewer_votes(&state.db, u.user_id, &ids)
+                .await?
+                .into_iter()
+                .collect();
+            apply_votes(&mut thread.items, &votes);
+        }
+    }
+    Ok(thread)
+}
+
+/// The version scope of one post's thread pages, bumped by every write to its comments.
+pub fn scope(post: Uuid) -> String {
+    format!("thread:{post}")
+}
+
+/// The page as anyone but a moderator sees it, without anyone's votes: shared between readers
+/// for the listing TTL under the thread's version, so a comment written, edited, deleted or
+/// removed shows at once; comment scores may lag by the TTL, like listing pages.
+async fn shared(state: &AppState, q: &ThreadQuery) -> ApiResult<Thread> {
+    let ttl = state.config.settings.cache.listing_ttl_secs;
+    if ttl == 0 {
+        return build(state, q, false).await;
+    }
+    let scope = scope(q.post_id);
+    let key = state
+        .cache
+        .versions(&state.metrics, std::slice::from_ref(&scope))
+        .await
+        .and_then(|v| v.first().copied())
+        .map(|version| {
+            let cursor = q.after.as_ref().map_or_else(|| "-".into(), Cursor::encode);
+            let parent = q.parent.map_or_else(|| "-".into(), |p| p.to_string());
+            state.cache.key(&format!(
+                "{scope}:v{version}:{}:{parent}:{cursor}:{}:{}:{}",
+                q.sort.as_str(),
+                q.limit,
+                q.levels,
+                q.replies
+            ))
+        });
+    if let Some(key) = &key
+        && let Some(thread) = state
+            .cache
+            .get::<Thread>(&state.metrics, "thread", key)
+            .await
+    {
+        return Ok(thread);
+    }
+    let thread = build(state, q, false).await?;
+    if let Some(key) = &key {
+        let ttl = std::time::Duration::from_secs(ttl);
+        state.cache.put(&state.metrics, key, &thread, ttl).await;
+    }
+    Ok(thread)
+}
+
+fn collect_ids(items: &[Comment], ids: &mut Vec<Uuid>) {
+    for c in items {
+        ids.push(c.id);
+        collect_ids(&c.replies, ids);
+    }
+}
+
+async fn build(state: &AppState, q: &ThreadQuery, moderator: bool) -> ApiResult<Thread> {
     let db = &state.db;
     let mut first =
         comments::first_level(db, q.post_id, q.parent, q.sort, q.after.as_ref(), q.limit).await?;
@@ -83,20 +156,6 @@ pub async fn page(
         descendants.extend(rows);
     }
 
-    let votes: HashMap<Uuid, i32> = match user {
-        Some(u) => {
-            let ids: Vec<Uuid> = first
-                .iter()
-                .chain(descendants.iter())
-                .map(|c| c.id)
-                .collect();
-            comments::viewer_votes(db, u.user_id, &ids)
-                .await?
-                .into_iter()
-                .collect()
-        }
-        None => HashMap::new(),
-    };
     let mut reports: HashMap<Uuid, i64> = HashMap::new();
     if moderator {
         for c in first.iter_mut().chain(descendants.iter_mut()) {
@@ -116,7 +175,6 @@ pub async fn page(
     let cursor =
         move |parent: Uuid, after: Option<&CommentRow>| sort.cursor(Some(parent), after).encode();
     let mut items = tree::assemble(first, descendants, &expanded, &cursor);
-    apply_votes(&mut items, &votes);
     if moderator {
         apply_reports(&mut items, &reports);
     }

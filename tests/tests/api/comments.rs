@@ -578,3 +578,85 @@ async fn pgbouncer_query_count(app: &TestApp) -> i64 {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
 }
+
+/// Thread pages are shared between readers: every write to the thread's comments shows at once,
+/// and each reader's own votes are merged into the shared page.
+#[tokio::test]
+async fn shared_thread_pages_follow_comment_writes_and_carry_each_readers_votes() {
+    let app = TestApp::spawn().await;
+    let op = app.register("host").await;
+    let guest = app.register("guest").await;
+    app.create_community(&op.access_token, "hall").await;
+    let p = app
+        .create_post_view(&op.access_token, "hall", "Welcome", "")
+        .await;
+    let path = format!("/api/v1/posts/{}/comments", p.id);
+    let first = comment(&app, &op, p.id, "first", None).await;
+    let read = |token: Option<String>| {
+        let app = &app;
+        let path = path.clone();
+        async move { app.get_as::<Thread>(&path, token.as_deref()).await }
+    };
+    assert_eq!(bodies(&read(None).await.items), ["first"]);
+
+    // Written: a new comment and a reply show on the next read.
+    let second = comment(&app, &guest, p.id, "second", None).await;
+    comment(&app, &op, p.id, "a reply", Some(second.id)).await;
+    let thread = read(None).await;
+    let mut seen = bodies(&thread.items);
+    seen.sort_unstable();
+    assert_eq!(seen, ["first", "second"]);
+    let replies: Vec<&str> = thread
+        .items
+        .iter()
+        .flat_map(|c| c.replies.iter().map(|r| r.body.as_str()))
+        .collect();
+    assert_eq!(replies, ["a reply"]);
+
+    // Edited and deleted.
+    let res = app
+        .patch(
+            &format!("/api/v1/comments/{}", first.id),
+            &json!({"body": "first, edited"}),
+            &op.access_token,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.delete(
+            &format!("/api/v1/comments/{}", second.id),
+            &guest.access_token
+        )
+        .await
+        .status(),
+        StatusCode::NO_CONTENT
+    );
+    let thread = read(None).await;
+    let edited = thread
+        .items
+        .iter()
+        .find(|c| c.id == first.id)
+        .expect("first");
+    assert_eq!(edited.body, "first, edited");
+    let deleted = thread
+        .items
+        .iter()
+        .find(|c| c.id == second.id)
+        .expect("second");
+    assert!(deleted.deleted, "{deleted:?}");
+
+    // The guest's vote is theirs alone on the shared page.
+    app.vote(
+        &format!("/api/v1/comments/{}/vote", first.id),
+        1,
+        &guest.access_token,
+    )
+    .await;
+    let mine = read(Some(guest.access_token.clone())).await;
+    let theirs = read(Some(op.access_token.clone())).await;
+    let anon = read(None).await;
+    let vote_on_first = |t: &Thread| t.items.iter().find(|c| c.id == first.id).map(|c| c.my_vote);
+    assert_eq!(vote_on_first(&mine), Some(1));
+    assert_eq!(vote_on_first(&theirs), Some(0));
+    assert_eq!(vote_on_first(&anon), Some(0));
+}
