@@ -192,6 +192,13 @@ impl Cache {
         }
     }
 
+    /// The current version of one scope; `None` without Redis.
+    pub async fn version(&self, metrics: &Metrics, scope: &str) -> Option<i64> {
+        self.versions(metrics, &[scope.to_string()])
+            .await
+            .and_then(|v| v.first().copied())
+    }
+
     /// Invalidates: bumps scope versions and deletes keys, in one round trip. Always attempted
     /// (even while reads are paused) so a recovering Redis does not serve stale pages.
     pub async fn invalidate(&self, metrics: &Metrics, scopes: &[String], keys: &[String]) {

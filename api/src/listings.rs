@@ -49,9 +49,8 @@ async fn shared_page(
     let key = match &scope {
         Some(scope) => state
             .cache
-            .versions(&state.metrics, std::slice::from_ref(scope))
+            .version(&state.metrics, scope)
             .await
-            .and_then(|v| v.first().copied())
             .map(|version| page_key(state, listing, scope, version)),
         None => None,
     };
@@ -305,9 +304,8 @@ async fn search_page(
     let key = match &scope {
         Some(scope) => state
             .cache
-            .versions(&state.metrics, std::slice::from_ref(scope))
+            .version(&state.metrics, scope)
             .await
-            .and_then(|v| v.first().copied())
             .map(|version| {
                 let cursor = search
                     .after

@@ -75,9 +75,8 @@ async fn shared(state: &AppState, q: &ThreadQuery) -> ApiResult<Thread> {
     let scope = scope(q.post_id);
     let key = state
         .cache
-        .versions(&state.metrics, std::slice::from_ref(&scope))
+        .version(&state.metrics, &scope)
         .await
-        .and_then(|v| v.first().copied())
         .map(|version| {
             let cursor = q.after.as_ref().map_or_else(|| "-".into(), Cursor::encode);
             let parent = q.parent.map_or_else(|| "-".into(), |p| p.to_string());
